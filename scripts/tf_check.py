@@ -1,0 +1,113 @@
+"""`make tf-check`: the Terraform gate run by every CI run.
+
+1. `terraform fmt -check -recursive` over the whole tree;
+2. `init -backend=false` + `validate` of the root and of every module, with the real provider;
+3. checkov (pinned, in its own virtualenv) over the tree: zero failed checks, and every skipped
+   check listed with a reason in `.checkov.yaml`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from scripts.harness import toolchain as tc
+
+CHECKOV = tc.REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+def terraform_dirs(root: Path) -> list[Path]:
+    """The root configuration and every module under modules/."""
+    return [root, *sorted(p.parent for p in (root / "modules").glob("*/versions.tf"))]
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def validate(directory: Path, terraform: str, env: dict[str, str]) -> list[str]:
+    """Init and validate one configuration; return its error lines (empty when valid)."""
+    init = run([terraform, "init", "-backend=false", "-input=false", "-no-color"], directory, env)
+    if init.returncode != 0:
+        return [f"init failed:\n{init.stdout}{init.stderr}"]
+    result = run([terraform, "validate", "-json", "-no-color"], directory, env)
+    report = json.loads(result.stdout or "{}")
+    errors = []
+    for diag in report.get("diagnostics", []):
+        if diag.get("severity") == "error":
+            where = diag.get("range", {})
+            location = f"{where.get('filename', '?')}:{where.get('start', {}).get('line', '?')}"
+            errors.append(f"{location}: {diag.get('summary')}: {diag.get('detail', '')}".strip())
+    if result.returncode != 0 and not errors:
+        errors.append(result.stderr.strip() or "validate failed")
+    return errors
+
+
+def check_fmt(root: Path, terraform: str, env: dict[str, str]) -> list[str]:
+    result = run([terraform, "fmt", "-check", "-recursive", "-list=true"], root, env)
+    return [f"not formatted: {line}" for line in result.stdout.split()]
+
+
+def check_checkov(root: Path) -> list[str]:
+    """Run checkov; return one line per failed check."""
+    if not CHECKOV.exists():
+        return ["checkov is not installed: run `make tools` (it creates .venv-checkov)"]
+    cmd = [str(CHECKOV), "-d", str(root), "--config-file", str(root / ".checkov.yaml"), "-o", "json"]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    try:
+        reports = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return [f"checkov did not report JSON: {result.stderr.strip()[-500:]}"]
+    failures = []
+    for report in reports if isinstance(reports, list) else [reports]:
+        summary = report.get("summary", {})
+        print(
+            f"  checkov {report.get('check_type')}: {summary.get('passed', 0)} passed, "
+            f"{summary.get('failed', 0)} failed, {summary.get('skipped', 0)} skipped"
+        )
+        for check in report.get("results", {}).get("failed_checks", []):
+            failures.append(
+                f"{check['check_id']} {check['resource']} ({check['file_path']}): "
+                f"{check['check_name']}"
+            )
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tf_check", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=tc.REPO_ROOT, help="tree to check")
+    parser.add_argument("--skip-checkov", action="store_true", help="only fmt and validate")
+    args = parser.parse_args(argv)
+    try:
+        terraform = str(tc.terraform_bin())
+    except tc.ToolchainError as error:
+        print(f"tf-check: {error}", file=sys.stderr)
+        return 1
+    env = {**os.environ, **tc.terraform_env()}
+    root = args.root.resolve()
+    failures: list[str] = []
+
+    started = time.monotonic()
+    failures += check_fmt(root, terraform, env)
+    for directory in terraform_dirs(root):
+        errors = validate(directory, terraform, env)
+        status = "ok" if not errors else f"{len(errors)} error(s)"
+        print(f"  validate {directory.relative_to(root)}: {status}")
+        failures += [f"{directory.relative_to(root)}: {error}" for error in errors]
+    if not args.skip_checkov:
+        failures += check_checkov(root)
+
+    for failure in failures:
+        print(f"FAIL {failure}", file=sys.stderr)
+    elapsed = time.monotonic() - started
+    print(f"tf-check: {'passed' if not failures else 'FAILED'} in {elapsed:.1f} s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

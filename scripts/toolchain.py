@@ -1,0 +1,69 @@
+"""`make tools`: make a Terraform CLI and the hashicorp/aws provider available, offline if need be.
+
+    python -m scripts.toolchain            # install (build only what the cache lacks)
+    python -m scripts.toolchain env        # print the environment for Terraform, as KEY=VALUE
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from scripts.harness import toolchain as tc
+
+
+def install(pins: tc.Pins) -> None:
+    """Build or reuse the CLI and the provider; write the mirror and CLI config when offline."""
+    started = time.monotonic()
+    cli = tc.find_cli(pins)
+    if cli is None:
+        target = tc.built_cli_path(pins)
+        print(f"tools: no usable Terraform/OpenTofu on PATH; building OpenTofu {pins.cli_version}")
+        tc.go_build(pins.cli_module, pins.cli_version, pins.cli_package, target)
+        cli = target
+    print(f"tools: CLI {cli} ({'.'.join(map(str, tc.cli_version(str(cli)) or ()))})")
+
+    if tc.registry_reachable() and not tc.cli_config_path().exists():
+        print("tools: the Terraform registry is reachable; `terraform init` downloads hashicorp/aws")
+        return
+
+    binary = tc.provider_binary(pins)
+    if binary.exists():
+        print(f"tools: provider cached at {binary}")
+    else:
+        print(
+            f"tools: building hashicorp/aws {pins.provider_version} from "
+            f"{pins.provider_module}@{pins.provider_module_version} (first run only: ~20-40 min "
+            "on 2 cores)",
+            flush=True,
+        )
+        build_started = time.monotonic()
+        tc.go_build(pins.provider_module, pins.provider_module_version, ".", binary)
+        print(f"tools: provider built in {time.monotonic() - build_started:.0f} s")
+    tc.install_mirror(pins, binary)
+    config = tc.write_cli_config(pins)
+    print(f"tools: mirror {tc.mirror_dir()}; CLI config {config}")
+    print(f"tools: ready in {time.monotonic() - started:.1f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="toolchain", description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs="?", default="install", choices=["install", "env"])
+    args = parser.parse_args(argv)
+    pins = tc.Pins.load()
+    try:
+        if args.command == "install":
+            install(pins)
+        else:
+            env = {"TERRAFORM": str(tc.terraform_bin(pins)), **tc.terraform_env(pins)}
+            for key, value in env.items():
+                print(f"{key}={value}")
+    except tc.ToolchainError as error:
+        print(f"toolchain: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
