@@ -1,0 +1,70 @@
+"""The only module-level state: clients and the MySQL connection, built on first use.
+
+Nothing connects at import time (the tutorial's import-time connect killed the whole container
+on a database blip); everything built here is reused by later warm invocations.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from registration.config import Settings
+from registration.credentials import DatabaseCredentials, fetch_database_credentials
+from registration.dead_letter import DeadLetterQueue
+from registration.dynamodb_store import DynamoDBStore
+from registration.mysql_connection import MySQLConnectionProvider
+from registration.mysql_store import MySQLStore
+
+# Fail fast inside a VPC (a missing route otherwise hangs); "standard" retries back off on
+# throttling before the error becomes a batch item failure.
+AWS_CLIENT_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"mode": "standard", "max_attempts": 3},
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    settings: Settings
+    dynamodb: DynamoDBStore
+    mysql: MySQLStore
+    dead_letters: DeadLetterQueue
+
+
+@cache
+def aws_client(service: str) -> Any:
+    return boto3.client(service, config=AWS_CLIENT_CONFIG)
+
+
+@cache
+def get_resources() -> Resources:
+    """Build everything once per container; raises `ConfigError` on a bad environment."""
+    settings = Settings.from_environ(os.environ)
+
+    def load_credentials() -> DatabaseCredentials:
+        return fetch_database_credentials(
+            aws_client("secretsmanager"), settings.database.secret_arn
+        )
+
+    connections = MySQLConnectionProvider(settings.database, load_credentials)
+    return Resources(
+        settings=settings,
+        dynamodb=DynamoDBStore(aws_client("dynamodb"), settings.table_name),
+        mysql=MySQLStore(connections),
+        dead_letters=DeadLetterQueue(aws_client("sqs"), settings.dlq_url),
+    )
+
+
+def reset() -> None:
+    """Drop every cached client and connection (tests; a new environment = a cold start)."""
+    if get_resources.cache_info().currsize:
+        get_resources().mysql.close()
+    get_resources.cache_clear()
+    aws_client.cache_clear()

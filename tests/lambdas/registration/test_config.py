@@ -1,0 +1,66 @@
+"""Settings from the environment: every problem reported at once, TLS modes and CA bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from registration.config import ConfigError, Settings, TlsMode
+
+BASE = {
+    "TABLE_NAME": "users",
+    "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
+    "DB_HOST": "db.example.internal",
+    "DB_NAME": "registrations",
+    "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+    "DB_TLS": "off",
+}
+
+
+def test_complete_environment() -> None:
+    settings = Settings.from_environ({**BASE, "DB_PORT": "3307", "TIME_RESERVE_MS": "1500"})
+    assert settings.table_name == "users"
+    assert settings.database.port == 3307
+    assert settings.database.tls is TlsMode.OFF
+    assert settings.time_reserve_ms == 1500
+    assert settings.database.connect_timeout_s == 3
+
+
+def test_defaults() -> None:
+    settings = Settings.from_environ(BASE)
+    assert settings.database.port == 3306
+    assert settings.time_reserve_ms == 3000
+
+
+def test_every_missing_variable_is_named_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_environ({"DB_TLS": "off"})
+    for name in ("TABLE_NAME", "DLQ_URL", "DB_HOST", "DB_NAME", "DB_SECRET_ARN"):
+        assert f"{name} is not set" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("DB_PORT", "abc"), ("DB_PORT", "0"), ("DB_TLS", "maybe")]
+)
+def test_malformed_values(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_environ({**BASE, name: value})
+
+
+def test_verify_is_the_default_and_needs_a_ca_bundle() -> None:
+    environment = {key: value for key, value in BASE.items() if key != "DB_TLS"}
+    with pytest.raises(ConfigError, match="DB_TLS=verify needs a CA bundle"):
+        Settings.from_environ(environment)
+
+
+def test_verify_with_a_ca_bundle(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings = Settings.from_environ({**BASE, "DB_TLS": "VERIFY", "DB_CA_BUNDLE": str(bundle)})
+    assert settings.database.tls is TlsMode.VERIFY
+    assert settings.database.ca_bundle == bundle
+
+
+def test_require_needs_no_bundle() -> None:
+    assert Settings.from_environ({**BASE, "DB_TLS": "require"}).database.ca_bundle is None

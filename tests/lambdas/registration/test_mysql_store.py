@@ -1,0 +1,243 @@
+"""The MySQL side against a real MariaDB: schema, order-safe upsert, one statement, TLS, outages."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pymysql
+import pytest
+
+from registration.config import DatabaseSettings, TlsMode
+from registration.credentials import DatabaseCredentials
+from registration.errors import StoreUnavailableError
+from registration.models import Registration
+from registration.mysql_connection import MySQLConnectionProvider
+from registration.mysql_store import MySQLStore, newest_per_user
+from scripts.harness import processes
+
+if TYPE_CHECKING:
+    from tests.conftest import DatabaseServer
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def registration(
+    user_id: str, name: str, minutes: int = 0, email: str | None = None
+) -> Registration:
+    return Registration(user_id, name, email, T0 + timedelta(minutes=minutes))
+
+
+@pytest.fixture
+def database(mariadb_server: DatabaseServer) -> str:
+    name = f"store_{secrets.token_hex(4)}"
+    mariadb_server.create_database(name)
+    return name
+
+
+StoreFactory = Callable[..., MySQLStore]
+
+
+@pytest.fixture
+def make_store(mariadb_server: DatabaseServer, database: str) -> Iterator[StoreFactory]:
+    created: list[MySQLStore] = []
+
+    def make(
+        *,
+        tls: TlsMode = TlsMode.OFF,
+        ca_bundle: Path | None = None,
+        port: int | None = None,
+        password: str | None = None,
+    ) -> MySQLStore:
+        settings = DatabaseSettings(
+            host="127.0.0.1",
+            port=port or mariadb_server.port,
+            name=database,
+            secret_arn="unused",
+            tls=tls,
+            ca_bundle=ca_bundle,
+            connect_timeout_s=2,
+            read_timeout_s=5,
+        )
+        credentials = DatabaseCredentials(mariadb_server.user, password or mariadb_server.password)
+        store = MySQLStore(MySQLConnectionProvider(settings, lambda: credentials))
+        created.append(store)
+        return store
+
+    yield make
+    for store in created:
+        store.close()
+
+
+def rows(mariadb_server: DatabaseServer, database: str) -> dict[str, tuple[str, str | None, str]]:
+    connection = mariadb_server.server.root_connection(database)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT user_id, name, email, version FROM users ORDER BY user_id")
+        return {user_id: (name, email, version) for user_id, name, email, version in cursor}
+
+
+def com_insert(mariadb_server: DatabaseServer) -> int:
+    with mariadb_server.server.root_connection() as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Com_insert'")
+        row = cursor.fetchone()
+        assert row is not None
+        return int(row[1])
+
+
+def test_newest_per_user_keeps_the_highest_version_sorted_by_user() -> None:
+    batch = [registration("b", "old", 0), registration("a", "x", 0), registration("b", "new", 5)]
+    assert [(r.user_id, r.name) for r in newest_per_user(batch)] == [("a", "x"), ("b", "new")]
+
+
+def test_schema_is_created_on_first_write(
+    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
+) -> None:
+    assert make_store().upsert([registration("u-1", "Ada")]) == 1
+    connection = mariadb_server.server.root_connection(database)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, character_set_name, collation_name FROM "
+            "information_schema.columns WHERE table_schema = %s AND table_name = 'users'",
+            (database,),
+        )
+        columns = {name: (charset, collation) for name, charset, collation in cursor}
+    assert columns["user_id"] == ("utf8mb4", "utf8mb4_bin")
+    assert columns["version"] == ("ascii", "ascii_bin")
+    assert columns["name"][0] == "utf8mb4"
+
+
+def test_a_batch_is_one_insert_statement(
+    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
+) -> None:
+    store = make_store()
+    store.upsert([registration("warm-up", "W")])  # schema and connection exist from here on
+    before = com_insert(mariadb_server)
+    store.upsert([registration(f"u-{index}", f"User {index}") for index in range(10)])
+    assert com_insert(mariadb_server) - before == 1
+    assert len(rows(mariadb_server, database)) == 11
+
+
+def test_older_registration_never_overwrites_newer(
+    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
+) -> None:
+    store = make_store()
+    store.upsert([registration("u-1", "Newer", 10, "new@example.com")])
+    store.upsert([registration("u-1", "Older", 0, "old@example.com")])
+    assert rows(mariadb_server, database)["u-1"][:2] == ("Newer", "new@example.com")
+    store.upsert([registration("u-1", "Newest", 20)])
+    assert rows(mariadb_server, database)["u-1"][:2] == ("Newest", None)
+
+
+def test_equal_timestamps_tie_break_on_content_in_any_order(
+    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
+) -> None:
+    first, second = registration("u-1", "Left"), registration("u-1", "Right")
+    winner = max(first, second, key=lambda r: r.version)
+    store = make_store()
+    store.upsert([first])
+    store.upsert([second])
+    forward = rows(mariadb_server, database)["u-1"]
+    with mariadb_server.server.root_connection(database) as connection:
+        connection.cursor().execute("DELETE FROM users")
+    store.upsert([second])
+    store.upsert([first])
+    assert rows(mariadb_server, database)["u-1"] == forward
+    assert forward[0] == winner.name
+
+
+def test_redelivery_changes_nothing(
+    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
+) -> None:
+    store = make_store()
+    store.upsert([registration("u-1", "Ada")])
+    before = rows(mariadb_server, database)
+    store.upsert([registration("u-1", "Ada"), registration("u-1", "Ada")])
+    assert rows(mariadb_server, database) == before
+
+
+def test_four_byte_characters_round_trip(
+    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
+) -> None:
+    make_store().upsert([registration("u-1", "Ōtani 🎌 李小龍")])
+    assert rows(mariadb_server, database)["u-1"][0] == "Ōtani 🎌 李小龍"
+
+
+def test_user_ids_differing_only_in_case_are_different_users(
+    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
+) -> None:
+    make_store().upsert([registration("abc", "lower"), registration("ABC", "upper")])
+    assert set(rows(mariadb_server, database)) == {"abc", "ABC"}
+
+
+def test_database_down_is_transient(make_store: StoreFactory) -> None:
+    store = make_store(port=processes.free_port())
+    with pytest.raises(StoreUnavailableError, match="MySQL unavailable"):
+        store.upsert([registration("u-1", "Ada")])
+
+
+def test_wrong_password_is_transient(make_store: StoreFactory) -> None:
+    with pytest.raises(StoreUnavailableError, match="1045"):
+        make_store(password="wrong").upsert([registration("u-1", "Ada")])
+
+
+def test_connection_is_reused_and_survives_a_server_side_kill(
+    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
+) -> None:
+    store = make_store()
+    store.upsert([registration("u-1", "Ada")])
+    connection = store._connections.connection()
+    assert store._connections.connection() is connection  # warm reuse
+    with mariadb_server.server.root_connection() as root, root.cursor() as cursor:
+        cursor.execute("KILL %s", (connection.thread_id(),))
+    store.upsert([registration("u-2", "Bob")])  # ping(reconnect=True) recovers
+    assert set(rows(mariadb_server, database)) == {"u-1", "u-2"}
+
+
+def _cipher(store: MySQLStore) -> str:
+    with store._connections.connection().cursor() as cursor:
+        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        row = cursor.fetchone()
+        return str(row[1]) if row else ""
+
+
+def test_tls_verify_with_the_ca_bundle(
+    make_store: StoreFactory, mariadb_server: DatabaseServer
+) -> None:
+    store = make_store(tls=TlsMode.VERIFY, ca_bundle=mariadb_server.tls.ca)
+    store.upsert([registration("u-1", "Ada")])
+    assert _cipher(store)
+
+
+def test_tls_verify_rejects_a_server_the_bundle_did_not_sign(
+    make_store: StoreFactory, mariadb_server: DatabaseServer
+) -> None:
+    # The server's own certificate is not a CA: verification against it must fail.
+    store = make_store(tls=TlsMode.VERIFY, ca_bundle=mariadb_server.tls.cert)
+    with pytest.raises(StoreUnavailableError):
+        store.upsert([registration("u-1", "Ada")])
+
+
+def test_tls_require_encrypts_without_verifying(make_store: StoreFactory) -> None:
+    store = make_store(tls=TlsMode.REQUIRE)
+    store.upsert([registration("u-1", "Ada")])
+    assert _cipher(store)
+
+
+def test_tls_off_is_plaintext(make_store: StoreFactory) -> None:
+    store = make_store(tls=TlsMode.OFF)
+    store.upsert([registration("u-1", "Ada")])
+    assert _cipher(store) == ""
+
+
+def test_pymysql_error_types_stay_inside_the_store(make_store: StoreFactory) -> None:
+    """Callers only ever see StoreUnavailableError, never a pymysql exception."""
+    store = make_store()
+    too_long = Registration("u-1", "x" * 300, None, T0)  # bypasses validation on purpose
+    with pytest.raises(StoreUnavailableError) as caught:
+        store.upsert([too_long])
+    assert isinstance(caught.value.__cause__, pymysql.err.MySQLError)
