@@ -10,6 +10,7 @@ ARCH        ?= x86_64
 EVENT       ?= events/tutorial-legacy.json
 PROFILE     ?= local
 N           ?= 1000
+INVOKE_ARGS ?=
 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -43,7 +44,7 @@ package: $(STAMP) ## Build dist/registration.zip (ARCH=x86_64|arm64); skipped wh
 	$(PY) -m scripts.package --arch $(ARCH)
 
 invoke: package ## Run EVENT=events/<file>.json against the built zip
-	$(PY) -m scripts.invoke $(EVENT)
+	$(PY) -m scripts.invoke $(EVENT) $(INVOKE_ARGS)
 
 stores-up: $(STAMP) ## Start MariaDB and the moto server the handler needs
 	$(PY) -m scripts.stores up

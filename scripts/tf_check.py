@@ -57,7 +57,8 @@ def check_checkov(root: Path) -> list[str]:
     """Run checkov; return one line per failed check."""
     if not CHECKOV.exists():
         return ["checkov is not installed: run `make tools` (it creates .venv-checkov)"]
-    cmd = [str(CHECKOV), "-d", str(root), "--config-file", str(root / ".checkov.yaml"), "-o", "json"]
+    config = root / ".checkov.yaml"
+    cmd = [str(CHECKOV), "-d", str(root), "--config-file", str(config), "-o", "json"]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     try:
         reports = json.loads(result.stdout)

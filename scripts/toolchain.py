@@ -1,7 +1,7 @@
 """`make tools`: make a Terraform CLI and the hashicorp/aws provider available, offline if need be.
 
-    python -m scripts.toolchain            # install (build only what the cache lacks)
-    python -m scripts.toolchain env        # print the environment for Terraform, as KEY=VALUE
+python -m scripts.toolchain            # install (build only what the cache lacks)
+python -m scripts.toolchain env        # print the environment for Terraform, as KEY=VALUE
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def install(pins: tc.Pins) -> None:
     print(f"tools: CLI {cli} ({'.'.join(map(str, tc.cli_version(str(cli)) or ()))})")
 
     if tc.registry_reachable() and not tc.cli_config_path().exists():
-        print("tools: the Terraform registry is reachable; `terraform init` downloads hashicorp/aws")
+        print("tools: the Terraform registry is reachable: `terraform init` downloads the provider")
         return
 
     binary = tc.provider_binary(pins)
@@ -34,7 +34,7 @@ def install(pins: tc.Pins) -> None:
     else:
         print(
             f"tools: building hashicorp/aws {pins.provider_version} from "
-            f"{pins.provider_module}@{pins.provider_module_version} (first run only: ~20-40 min "
+            f"{pins.provider_module}@{pins.provider_module_version} (first run only: ~50 min "
             "on 2 cores)",
             flush=True,
         )

@@ -143,7 +143,8 @@ def _go_module_dir(module: str, version: str) -> Path:
     )
     info = json.loads(proc.stdout or "{}")
     if proc.returncode != 0 or "Dir" not in info:
-        raise ToolchainError(f"go mod download {module}@{version}: {info.get('Error', proc.stderr)}")
+        reason = info.get("Error", proc.stderr)
+        raise ToolchainError(f"go mod download {module}@{version}: {reason}")
     return Path(info["Dir"])
 
 
