@@ -1,0 +1,132 @@
+"""Write an execution environment's log stream the way Lambda does, to CloudWatch Logs.
+
+`make logs`, the README's "where to look next" and any dashboard work the same locally and on
+AWS only if the local runner leaves the same trail: one stream per execution environment named
+`YYYY/MM/DD/[$LATEST]<32 hex>`, and around every invocation the platform lines
+
+    START RequestId: <id> Version: $LATEST
+    <the function's own lines>
+    END RequestId: <id>
+    REPORT RequestId: <id>\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 256 MB\t
+    Max Memory Used: 71 MB\t[Init Duration: 412.50 ms\t]
+
+Billed Duration is the duration rounded up to the millisecond; since August 2025 Lambda bills the
+INIT phase of on-demand ZIP functions too, so a cold start's billed duration includes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+# PutLogEvents limits: 10,000 events and 1,048,576 bytes (message bytes + 26 per event) per call.
+MAX_EVENTS_PER_CALL = 10_000
+MAX_BYTES_PER_CALL = 1_048_576
+EVENT_OVERHEAD_BYTES = 26
+MAX_EVENT_BYTES = 256 * 1024 - EVENT_OVERHEAD_BYTES
+
+
+def stream_name(now: datetime, version: str = "$LATEST") -> str:
+    """A fresh stream name in Lambda's format, for one execution environment."""
+    return f"{now:%Y/%m/%d}/[{version}]{secrets.token_hex(16)}"
+
+
+@dataclass(frozen=True)
+class Report:
+    """The numbers of one invocation's REPORT line."""
+
+    request_id: str
+    duration_ms: float
+    memory_size_mb: int
+    max_memory_used_mb: int
+    init_duration_ms: float | None = None
+
+    @property
+    def billed_ms(self) -> int:
+        return math.ceil(self.duration_ms + (self.init_duration_ms or 0.0))
+
+    def line(self) -> str:
+        parts = [
+            f"REPORT RequestId: {self.request_id}",
+            f"Duration: {self.duration_ms:.2f} ms",
+            f"Billed Duration: {self.billed_ms} ms",
+            f"Memory Size: {self.memory_size_mb} MB",
+            f"Max Memory Used: {self.max_memory_used_mb} MB",
+        ]
+        if self.init_duration_ms is not None:
+            parts.append(f"Init Duration: {self.init_duration_ms:.2f} ms")
+        return "\t".join(parts) + "\t"
+
+
+def start_line(request_id: str, version: str = "$LATEST") -> str:
+    return f"START RequestId: {request_id} Version: {version}"
+
+
+def end_line(request_id: str) -> str:
+    return f"END RequestId: {request_id}"
+
+
+def epoch_ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def chunks(events: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split events into PutLogEvents-sized calls, keeping their order."""
+    calls: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    size = 0
+    for event in events:
+        cost = len(event["message"].encode()) + EVENT_OVERHEAD_BYTES
+        if current and (len(current) >= MAX_EVENTS_PER_CALL or size + cost > MAX_BYTES_PER_CALL):
+            calls.append(current)
+            current, size = [], 0
+        current.append(event)
+        size += cost
+    if current:
+        calls.append(current)
+    return calls
+
+
+class LogStream:
+    """One execution environment's stream; lines are buffered and sent per invocation."""
+
+    def __init__(self, logs_client: Any, group: str, name: str) -> None:
+        self._client = logs_client
+        self._group = group
+        self.name = name
+        self._pending: list[dict[str, Any]] = []
+        self._created = False
+
+    def add(self, message: str, at: datetime) -> None:
+        """Queue one line (over-long lines are cut as Lambda cuts them, at 256 KB)."""
+        text = message.rstrip("\n") or " "
+        encoded = text.encode()
+        if len(encoded) > MAX_EVENT_BYTES:
+            text = encoded[:MAX_EVENT_BYTES].decode(errors="ignore")
+        self._pending.append({"timestamp": epoch_ms(at), "message": text})
+
+    def flush(self) -> None:
+        """Send what is queued (creating the group and stream on first use, as Lambda does)."""
+        if not self._pending:
+            return
+        if not self._created:
+            self._ensure_stream()
+        events = sorted(self._pending, key=lambda e: e["timestamp"])
+        self._pending = []
+        for call in chunks(events):
+            self._client.put_log_events(
+                logGroupName=self._group, logStreamName=self.name, logEvents=call
+            )
+
+    def _ensure_stream(self) -> None:
+        errors = self._client.exceptions
+        with contextlib.suppress(errors.ResourceAlreadyExistsException):
+            self._client.create_log_group(logGroupName=self._group)
+        with contextlib.suppress(errors.ResourceAlreadyExistsException):
+            self._client.create_log_stream(logGroupName=self._group, logStreamName=self.name)
+        self._created = True

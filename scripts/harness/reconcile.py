@@ -1,0 +1,245 @@
+"""Judge what the stores and the DLQ hold against a ledger. Pure: no I/O, so it is unit-tested.
+
+The expected state is recomputed from the messages SQS accepted (not from the sender's plan), with
+the same rules the plan used: per user the highest registered_at wins (for legacy bodies, whose
+registered_at is the SentTimestamp, the last one sent), repeats are absorbed, and every invalid
+body ends in the DLQ with its reason and never in a store.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from scripts.harness import registrations as reg
+from scripts.harness.dlq import DeadLetter
+from scripts.harness.ledger import Ledger, SentMessage
+from scripts.harness.store_readers import StoredUser
+
+# SentTimestamp is stamped by SQS between the start and the end of the send call; allow for
+# clock skew between this machine and the endpoint.
+SENT_TIMESTAMP_SLACK_MS = 2_000
+VERSION_SEPARATOR = "#"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the summary table."""
+
+    name: str
+    expected: int
+    found: int
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.found
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and all(check.ok for check in self.checks)
+
+
+def by_outcome(messages: Sequence[SentMessage]) -> dict[str, list[SentMessage]]:
+    """Sent messages grouped by the outcome they must have, recomputed in sending order."""
+    planned = [
+        reg.PlannedMessage(m.kind, m.body, m.outcome, m.record, m.reason, m.user_id)
+        for m in messages
+    ]
+    grouped: dict[str, list[SentMessage]] = {}
+    for message, resolved in zip(messages, reg.resolve_outcomes(planned), strict=True):
+        grouped.setdefault(resolved.outcome, []).append(message)
+    return grouped
+
+
+def expected_users(messages: Sequence[SentMessage]) -> tuple[dict[str, SentMessage], Counter[str]]:
+    """Per user the message whose content must be stored; and how many of each outcome."""
+    grouped = by_outcome(messages)
+    winners = {m.record.user_id: m for m in grouped.get(reg.STORED, []) if m.record is not None}
+    return winners, Counter({outcome: len(group) for outcome, group in grouped.items()})
+
+
+def _ms(text: str) -> int:
+    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def content_problems(expected: SentMessage, stored: StoredUser) -> list[str]:
+    """How `stored` differs from what `expected` must have left (empty when it matches)."""
+    record = expected.record
+    assert record is not None
+    problems = []
+    if stored.name != record.name:
+        problems.append("name differs from the latest version")
+    if stored.email != record.email:
+        problems.append("email differs from the latest version")
+    if record.registered_at is not None:
+        if stored.registered_at != record.registered_at:
+            problems.append(
+                f"registered_at {stored.registered_at}, latest sent is {record.registered_at}"
+            )
+    else:
+        low = expected.sent_after_ms - SENT_TIMESTAMP_SLACK_MS
+        high = expected.sent_before_ms + SENT_TIMESTAMP_SLACK_MS
+        if not low <= _ms(stored.registered_at) <= high:
+            problems.append(f"registered_at {stored.registered_at} is not the send time")
+    if not stored.version.startswith(stored.registered_at + VERSION_SEPARATOR):
+        problems.append(f"version {stored.version[:40]}... does not start with registered_at")
+    return problems
+
+
+@dataclass(frozen=True)
+class _Observed:
+    """What the stores and the DLQ hold, indexed for the checks."""
+
+    dynamodb: Mapping[str, StoredUser]
+    mysql: Mapping[str, StoredUser]
+    dead: Mapping[str, list[DeadLetter]]  # by the source queue's MessageId
+    dead_by_body: Mapping[str, list[DeadLetter]]
+
+    def dead_letters_of(self, message: SentMessage) -> list[DeadLetter]:
+        return self.dead.get(message.message_id or "", [])
+
+    def rejected_copies_of(self, message: SentMessage) -> list[DeadLetter]:
+        """DLQ entries of an invalid message: by MessageId, or, once it was redriven (the copy
+        has a new MessageId), by its body; generated invalid bodies are unique per run."""
+        return self.dead_letters_of(message) or self.dead_by_body.get(message.body, [])
+
+
+def reconcile(
+    ledger: Ledger,
+    dynamodb: Mapping[str, StoredUser],
+    mysql: Mapping[str, StoredUser],
+    dead_letters: Sequence[DeadLetter],
+) -> Report:
+    """Compare; every difference becomes a mismatch line and a failing summary row."""
+    dead: dict[str, list[DeadLetter]] = {}
+    dead_by_body: dict[str, list[DeadLetter]] = {}
+    for letter in dead_letters:
+        dead.setdefault(letter.original_message_id, []).append(letter)
+        dead_by_body.setdefault(letter.body, []).append(letter)
+    observed = _Observed(dynamodb, mysql, dead, dead_by_body)
+    grouped = by_outcome(ledger.sent)
+    winners, outcomes = expected_users(ledger.sent)
+    report = Report()
+    _check_users(report, winners, observed)
+    stale = grouped.get(reg.SUPERSEDED, [])
+    ignored = sum(1 for m in stale if m.record and _at_latest(m.record.user_id, winners, dynamodb))
+    report.checks.append(Check("out-of-order updates ignored", len(stale), ignored))
+    _check_invalid(report, grouped.get(reg.DLQ, []), winners, observed)
+    valid = [m for outcome, group in grouped.items() if outcome != reg.DLQ for m in group]
+    _check_not_dead_lettered(report, valid, observed)
+    duplicates = grouped.get(reg.ABSORBED, [])
+    absorbed = sum(1 for m in duplicates if not observed.dead_letters_of(m))
+    report.checks.append(Check("duplicates absorbed", len(duplicates), absorbed))
+
+    extra = sum(len(letters) - 1 for letters in dead.values() if len(letters) > 1)
+    if extra:
+        report.notes.append(f"{extra} extra DLQ cop(ies) of this run's messages (redeliveries)")
+    refused = len(ledger.messages) - len(ledger.sent)
+    if refused:
+        report.notes.append(f"{refused} message(s) were refused by SQS at send time (not checked)")
+    report.notes.append(
+        "sent: " + ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+    )
+    return report
+
+
+def _check_users(report: Report, winners: Mapping[str, SentMessage], observed: _Observed) -> None:
+    """Every user once in each store, identical, at its latest version."""
+    in_dynamodb = in_mysql = identical = latest = 0
+    for user_id, message in sorted(winners.items()):
+        item, row = observed.dynamodb.get(user_id), observed.mysql.get(user_id)
+        in_dynamodb += item is not None
+        in_mysql += row is not None
+        if item is None or row is None:
+            where = " and ".join(s for s, v in (("DynamoDB", item), ("MySQL", row)) if v is None)
+            report.mismatches.append(f"user {user_id}: missing in {where}")
+            continue
+        if item == row:
+            identical += 1
+        else:
+            report.mismatches.append(f"user {user_id}: DynamoDB and MySQL differ: {item} != {row}")
+        problems = content_problems(message, item) + [
+            f"MySQL {p}" for p in content_problems(message, row) if item != row
+        ]
+        if problems:
+            report.mismatches.append(f"user {user_id}: " + "; ".join(problems))
+        else:
+            latest += 1
+    expected = len(winners)
+    report.checks += [
+        Check("users in DynamoDB", expected, in_dynamodb),
+        Check("users in MySQL", expected, in_mysql),
+        Check("users identical in both stores", expected, identical),
+        Check("users at their latest registered_at version", expected, latest),
+    ]
+
+
+def _check_invalid(
+    report: Report,
+    invalid: Sequence[SentMessage],
+    winners: Mapping[str, SentMessage],
+    observed: _Observed,
+) -> None:
+    """Every invalid message in the DLQ with its reason, and never in a store."""
+    in_dlq = 0
+    for message in invalid:
+        reasons = {letter.failure_reason for letter in observed.rejected_copies_of(message)}
+        if not reasons:
+            report.mismatches.append(f"message {message.message_id}: not in the DLQ")
+        elif message.reason not in reasons:
+            report.mismatches.append(
+                f"message {message.message_id}: DLQ reason {sorted(map(str, reasons))}, "
+                f"expected {message.reason}"
+            )
+        else:
+            in_dlq += 1
+    report.checks.append(
+        Check("invalid messages in the DLQ with their reason", len(invalid), in_dlq)
+    )
+    named = [m.user_id for m in invalid if m.user_id and m.user_id not in winners]
+    leaked = [u for u in named if u in observed.dynamodb or u in observed.mysql]
+    report.mismatches += [f"user {u}: stored from an invalid message" for u in leaked]
+    report.checks.append(
+        Check("invalid messages kept out of the stores", len(named), len(named) - len(leaked))
+    )
+
+
+def _check_not_dead_lettered(
+    report: Report, valid: Sequence[SentMessage], observed: _Observed
+) -> None:
+    """No valid message in the DLQ: neither sent there by the handler nor redriven by SQS."""
+    dead = 0
+    for message in valid:
+        for letter in observed.dead_letters_of(message):
+            dead += 1
+            why = letter.failure_reason or f"redriven after {letter.receive_count} receives"
+            report.mismatches.append(f"message {message.message_id}: valid but in the DLQ ({why})")
+    report.checks.append(Check("valid messages not dead-lettered", len(valid), len(valid) - dead))
+
+
+def _at_latest(
+    user_id: str, winners: Mapping[str, SentMessage], dynamodb: Mapping[str, StoredUser]
+) -> bool:
+    winner, stored = winners.get(user_id), dynamodb.get(user_id)
+    return bool(winner and stored and not content_problems(winner, stored))
+
+
+def table(report: Report) -> str:
+    """The summary as an aligned text table."""
+    width = max((len(c.name) for c in report.checks), default=10)
+    lines = [f"{'check':<{width}}  {'expected':>8}  {'found':>8}  status"]
+    lines.append("-" * len(lines[0]))
+    for check in report.checks:
+        status = "ok" if check.ok else "MISMATCH"
+        lines.append(f"{check.name:<{width}}  {check.expected:>8}  {check.found:>8}  {status}")
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Put planned messages on a queue with SendMessageBatch, ten at a time, retrying what failed.
+
+SendMessageBatch succeeds per entry: an entry SQS failed on its side (SenderFault false) is sent
+again with backoff; one it refused (SenderFault true: e.g. a body over the size limit) is recorded
+as failed for good. Batches go out one after another so that sending order, which the
+out-of-order cases depend on, is what the ledger says.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scripts.harness.registrations import PlannedMessage
+
+BATCH_SIZE = 10
+MAX_ATTEMPTS = 5
+BACKOFF_BASE_S = 0.2
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one planned message."""
+
+    index: int  # position in the plan
+    message_id: str | None
+    window: tuple[int, int]  # epoch ms around the call that was accepted (or last tried)
+    error: str | None = None
+
+
+def batches(plan: Sequence[PlannedMessage]) -> Iterator[list[tuple[int, PlannedMessage]]]:
+    for start in range(0, len(plan), BATCH_SIZE):
+        yield list(enumerate(plan[start : start + BATCH_SIZE], start=start))
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def send_batch(
+    sqs: Any,
+    queue_url: str,
+    batch: list[tuple[int, PlannedMessage]],
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[SendResult]:
+    """Send one batch of up to ten; return a result per message, in plan order."""
+    pending = dict(batch)
+    results: dict[int, SendResult] = {}
+    for attempt in range(MAX_ATTEMPTS):
+        if not pending:
+            break
+        if attempt:
+            sleep(BACKOFF_BASE_S * 2 ** (attempt - 1))
+        started = now_ms()
+        response = sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "MessageBody": m.body} for i, m in pending.items()],
+        )
+        window = (started, now_ms())
+        for entry in response.get("Successful", []):
+            index = int(entry["Id"])
+            results[index] = SendResult(index, entry["MessageId"], window)
+            pending.pop(index)
+        for entry in response.get("Failed", []):
+            index = int(entry["Id"])
+            error = f"{entry.get('Code')}: {entry.get('Message', '')}".strip()
+            results[index] = SendResult(index, None, window, error)
+            if entry.get("SenderFault"):
+                pending.pop(index)
+    return [results[index] for index, _ in batch]

@@ -1,0 +1,61 @@
+"""Execution environments for the local runner: the deployed zip in `lambda_runtime` workers.
+
+`lambda_runtime.LambdaProcess` (the invoke harness) already runs a handler from extracted code in
+a warm subprocess with a Lambda-like context and timeout; this module only adapts it to the
+runner's `ExecutionEnvironment` protocol and builds its spec from the *deployed* configuration,
+so the runner cannot drift from what Terraform set (handler, environment, timeout, memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from scripts.harness.event_source import Invocation
+from scripts.harness.lambda_config import FunctionConfig
+from scripts.harness.lambda_runtime import FunctionSpec, LambdaProcess
+
+
+def function_spec(function: FunctionConfig, code_dir: Path) -> FunctionSpec:
+    """A FunctionSpec for the deployed function, running code extracted into `code_dir`."""
+    _, _, _, region, account, *_ = function.arn.split(":")
+    return FunctionSpec(
+        code_dir=code_dir,
+        handler=function.handler,
+        function_name=function.name,
+        version=function.version,
+        memory_mb=function.memory_mb,
+        timeout_s=float(function.timeout_s),
+        region=region,
+        account_id=account,
+        environment=dict(function.environment),
+    )
+
+
+def describe_error(error: Mapping[str, Any] | None) -> str | None:
+    if error is None:
+        return None
+    return f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}".strip()
+
+
+class ZipEnvironment:
+    """One warm worker process running the function."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self._process = LambdaProcess(spec)
+
+    def invoke(self, event: Mapping[str, Any], request_id: str) -> Invocation:
+        result = self._process.invoke(event, request_id=request_id)
+        return Invocation(
+            response=result.response,
+            error=describe_error(result.error),
+            log_lines=result.logs.splitlines(),
+            duration_ms=result.duration_ms,
+            max_memory_used_mb=result.max_memory_used_mb,
+            init_duration_ms=result.init_duration_ms,
+            timed_out=result.timed_out,
+        )
+
+    def close(self) -> None:
+        self._process.close()

@@ -1,0 +1,345 @@
+"""`make local-up` / `local-down` / `demo`: the whole stack on a laptop, no AWS, no Docker.
+
+    python -m scripts.local_stack up        # moto + MariaDB, package, apply (local), runner
+    python -m scripts.local_stack down      # stop all of it and remove its state
+    python -m scripts.local_stack demo -n 1000 --invalid 0.05 --duplicates 0.05 --out-of-order 0.05
+    python -m scripts.local_stack status
+
+`up` is idempotent and restarts the runner so that it always runs the code just deployed.
+Everything lives in .local/ (or --local-dir): pidfiles, logs, the local profile's Terraform state
+(the same state `python -m scripts.deploy --profile local` uses), MariaDB's data directory, the
+stack outputs, the runner's status file and the send ledgers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scripts import package, send_messages, verify
+from scripts.harness import (
+    aws_session,
+    cli,
+    drain,
+    mariadb,
+    moto_server,
+    outputs,
+    processes,
+    store_readers,
+)
+from scripts.harness import terraform as tf
+
+PROG = "local_stack"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXTERNAL_MYSQL_HINT = (
+    "to use an existing MySQL 8 / MariaDB instead, set function_db_endpoint_override "
+    "(host, port, tls) in envs/local.tfvars, run `local_stack --no-mariadb up`, and create on "
+    "that server the schema (db_name output) and the user whose username/password are in the "
+    "db_secret_arn secret"
+)
+RUNNER_STOP_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one local stack keeps its state and which ports it uses.
+
+    The defaults are the project's fixed ones (docs/CONTRACTS.md); tests use a private directory
+    and free ports so they never touch a developer's running stack.
+    """
+
+    local_dir: Path = REPO_ROOT / ".local"
+    moto_port: int = moto_server.DEFAULT_PORT
+    db_port: int = 3307
+    mariadb: bool = True  # False: the function uses a MySQL the user runs (see the hint)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    @property
+    def terraform_dir(self) -> Path:
+        return self.local_dir / "terraform"
+
+    @property
+    def outputs_file(self) -> Path:
+        return self.local_dir / "outputs.json"
+
+    @property
+    def ledger_dir(self) -> Path:
+        return self.local_dir / "ledgers"
+
+    @property
+    def runner_pidfile(self) -> Path:
+        return self.local_dir / "runner.pid"
+
+    @property
+    def runner_log(self) -> Path:
+        return self.local_dir / "runner.log"
+
+    @property
+    def runner_status(self) -> Path:
+        return self.local_dir / "runner.json"
+
+    def state_paths(self) -> list[Path]:
+        """What `down` removes (the Terraform provider cache in terraform/data is kept)."""
+        tf_dir = self.terraform_dir
+        return [
+            tf_dir / "local.tfstate",
+            tf_dir / "local.tfstate.backup",
+            self.local_dir / "mariadb",
+            self.ledger_dir,
+            self.outputs_file,
+            self.runner_status,
+            self.runner_log,
+            self.local_dir / "moto.log",
+        ]
+
+    def servers(self) -> tuple[moto_server.MotoServer, mariadb.MariaDBServer]:
+        """The same servers (pidfiles, ports) as `make stores-up`, so the two never collide."""
+        moto = moto_server.MotoServer(
+            self.local_dir, port=self.moto_port, pidfile=self.local_dir / "moto.pid"
+        )
+        database = mariadb.MariaDBServer(
+            self.local_dir / "mariadb", port=self.db_port, pidfile=self.local_dir / "mariadb.pid"
+        )
+        return moto, database
+
+    def session(self) -> aws_session.SessionLike:
+        return aws_session.session(aws_session.local_target(self.endpoint_url))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli.parser(PROG, __doc__)
+    parser.add_argument("--local-dir", type=Path, default=Layout.local_dir)
+    parser.add_argument("--moto-port", type=int, default=Layout.moto_port)
+    parser.add_argument("--db-port", type=int, default=Layout.db_port)
+    parser.add_argument(
+        "--no-mariadb",
+        dest="mariadb",
+        action="store_false",
+        help="do not start MariaDB: envs/local.tfvars points the function at your MySQL",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start moto and MariaDB, deploy, start the runner")
+    commands.add_parser("down", help="stop everything `up` started and remove its state")
+    commands.add_parser("status", help="what runs, and the runner's counters")
+    demo = commands.add_parser("demo", help="up, send, wait until drained, verify")
+    demo.add_argument("-n", "--count", type=int, default=1000)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--invalid", type=float, default=0.05)
+    demo.add_argument("--duplicates", type=float, default=0.05)
+    demo.add_argument("--out-of-order", type=float, default=0.05)
+    demo.add_argument("--timeout", type=float, default=900, help="seconds to wait for the drain")
+    return parser
+
+
+def start_servers(layout: Layout) -> mariadb.MariaDBServer | None:
+    moto, database = layout.servers()
+    if layout.mariadb:
+        try:
+            database.start()
+        except processes.ServerError as err:
+            raise cli.UserError(f"{err}; {EXTERNAL_MYSQL_HINT}") from err
+        print(f"{PROG}: MariaDB on 127.0.0.1:{layout.db_port} (pid {database.pid()})")
+    try:
+        moto.start()
+    except processes.ServerError as err:
+        raise cli.UserError(str(err)) from err
+    print(f"{PROG}: moto on {moto.endpoint_url} (pid {moto.pid()})")
+    return database if layout.mariadb else None
+
+
+def deploy(layout: Layout) -> outputs.StackOutputs:
+    """terraform apply of the local profile (scripts/harness/terraform.py, as deploy.py does),
+    with its state in the layout; the outputs are also written to outputs.json."""
+    # The function must reach the MariaDB of this layout (envs/local.tfvars names 3307).
+    variables: dict[str, Any] = (
+        {"function_db_endpoint_override": {"host": "127.0.0.1", "port": layout.db_port,
+                                           "tls": "off"}}
+        if layout.mariadb
+        else {}
+    )  # fmt: skip
+    workspace = tf.workspace(
+        "local",
+        endpoint_url=layout.endpoint_url,
+        state_dir=layout.terraform_dir,
+        variables=variables,
+    )
+    print(f"{PROG}: terraform apply, {workspace.describe()}", flush=True)
+    started = time.monotonic()
+    tf.apply(workspace, auto_approve=True, stream=_stdout_is_a_file())
+    stack = outputs.StackOutputs.from_mapping(tf.output(workspace))
+    layout.outputs_file.write_text(stack.to_json() + "\n")
+    print(f"{PROG}: applied in {time.monotonic() - started:.1f} s")
+    return stack
+
+
+def _stdout_is_a_file() -> bool:
+    """Terraform's progress can only be streamed to a real file descriptor (not to a capture)."""
+    try:
+        sys.stdout.fileno()
+    except (AttributeError, io.UnsupportedOperation):
+        return False
+    return True
+
+
+def provision_database(
+    session: aws_session.SessionLike, stack: outputs.StackOutputs, database: mariadb.MariaDBServer
+) -> None:
+    """Create the schema and the user the stack's secret names (RDS would have done it)."""
+    user, password = store_readers.credentials(
+        session.client("secretsmanager"), stack.db_secret_arn
+    )
+    database.provision(database=stack.db_name, user=user, password=password)
+
+
+def runner_status(layout: Layout) -> dict[str, Any]:
+    try:
+        status: dict[str, Any] = json.loads(layout.runner_status.read_text())
+    except (OSError, ValueError):
+        return {}
+    return status
+
+
+def start_runner(layout: Layout) -> int:
+    """(Re)start the runner in the background; wait until it reports that it polls."""
+    stopped = processes.stop(layout.runner_pidfile, timeout_s=RUNNER_STOP_TIMEOUT_S)
+    if stopped:
+        print(f"{PROG}: stopped the previous runner (pid {stopped})")
+    layout.runner_status.unlink(missing_ok=True)
+    command = [
+        sys.executable, "-m", "scripts.local_runner",
+        "--endpoint-url", layout.endpoint_url,
+        "--outputs", str(layout.outputs_file),
+        "--status-file", str(layout.runner_status),
+    ]  # fmt: skip
+    pid = processes.spawn(command, log_path=layout.runner_log, pidfile=layout.runner_pidfile)
+    try:
+        processes.wait_until(
+            lambda: runner_status(layout).get("pid") == pid,
+            timeout_s=60,
+            pid=pid,
+            what="local runner",
+            log_path=layout.runner_log,
+        )
+    except processes.ServerError as err:
+        processes.stop(layout.runner_pidfile)
+        raise cli.UserError(str(err)) from err
+    return pid
+
+
+def up(layout: Layout) -> outputs.StackOutputs:
+    started = time.monotonic()
+    database = start_servers(layout)
+    if package.main(["--arch", "x86_64"]) != 0:
+        raise cli.UserError("packaging failed (see above)")
+    stack = deploy(layout)
+    if database is not None:
+        provision_database(layout.session(), stack, database)
+    else:
+        print(
+            f"{PROG}: MariaDB not started: the function uses the MySQL in envs/local.tfvars; "
+            f"it needs schema {stack.db_name} and the user in secret {stack.db_secret_arn}"
+        )
+    pid = start_runner(layout)
+    status = runner_status(layout)
+    print(
+        f"{PROG}: runner pid {pid}: {status.get('function')}, batch {status.get('batch_size')}, "
+        f"{status.get('concurrency')} environment(s); log {layout.runner_log}"
+    )
+    print(f"{PROG}: up in {time.monotonic() - started:.1f} s; queue {stack.queue_url}")
+    return stack
+
+
+def down(layout: Layout) -> None:
+    moto, database = layout.servers()
+    for label, stop in (
+        ("runner", lambda: processes.stop(layout.runner_pidfile, timeout_s=RUNNER_STOP_TIMEOUT_S)),
+        ("moto", moto.stop),
+        ("MariaDB", database.stop),
+    ):
+        pid = stop()
+        print(f"{PROG}: {label:<8} {f'stopped (pid {pid})' if pid else 'was not running'}")
+    for path in layout.state_paths():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    print(f"{PROG}: removed the local stack's state from {layout.local_dir}")
+
+
+def status(layout: Layout) -> int:
+    moto, database = layout.servers()
+    runner_pid = processes.read_pid(layout.runner_pidfile)
+    rows = (("moto", moto.pid()), ("MariaDB", database.pid()), ("runner", runner_pid))
+    for label, pid in rows:
+        print(f"{PROG}: {label:<8} {f'running (pid {pid})' if pid else 'stopped'}")
+    if runner_pid:
+        print(json.dumps(runner_status(layout).get("stats", {}), sort_keys=True))
+    return 0 if all(pid for _, pid in rows) else 3
+
+
+def demo(layout: Layout, args: argparse.Namespace) -> int:
+    stack = up(layout)
+    sqs = layout.session().client("sqs")
+    common = ["--endpoint-url", layout.endpoint_url, "--outputs", str(layout.outputs_file)]
+    started = time.monotonic()
+    code = send_messages.main([
+        *common, "--ledger-dir", str(layout.ledger_dir),
+        "-n", str(args.count), "--seed", str(args.seed), "--invalid", str(args.invalid),
+        "--duplicates", str(args.duplicates), "--out-of-order", str(args.out_of_order),
+    ])  # fmt: skip
+    sent_after = time.monotonic() - started
+    if code != 0:
+        raise cli.UserError("sending failed; the ledger says which messages")
+    print(f"{PROG}: waiting until {stack.queue_url} is drained ...", flush=True)
+    left = drain.wait_drained(sqs, stack.queue_url, timeout_s=args.timeout)
+    drained_after = time.monotonic() - started
+    if not left.empty:
+        raise cli.UserError(f"not drained after {args.timeout:.0f} s: {left}")
+    time.sleep(1.5)  # the runner rewrites its status every second: get the final counters
+    stats = runner_status(layout).get("stats", {})
+    verified = verify.main([*common, "--ledger", str(layout.ledger_dir / "latest")])
+    print(
+        f"{PROG}: {args.count} messages sent in {sent_after:.1f} s and drained after "
+        f"{drained_after:.1f} s: {args.count / drained_after:.1f} messages/second end to end; "
+        f"runner: {stats.get('invocations', 0)} invocations, {stats.get('received', 0)} "
+        f"received, {stats.get('deleted', 0)} deleted, {stats.get('retried', 0)} retried"
+    )
+    print(
+        f"{PROG}: next: `make logs` (log group {stack.log_group_name}), `make verify`, "
+        f"`make redrive`, the runner's log {layout.runner_log}, MariaDB: mariadb --socket "
+        f"{layout.local_dir / 'mariadb' / 'mysqld.sock'} -u root {stack.db_name}"
+    )
+    return verified
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    layout = Layout(args.local_dir.resolve(), args.moto_port, args.db_port, args.mariadb)
+    if args.command == "up":
+        up(layout)
+        return 0
+    if args.command == "down":
+        down(layout)
+        return 0
+    if args.command == "status":
+        return status(layout)
+    return demo(layout, args)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    return cli.run(PROG, main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,79 @@
+"""`make redrive`: move the DLQ's messages back to the registration queue.
+
+    python -m scripts.redrive                    # local profile
+    python -m scripts.redrive --profile aws
+    python -m scripts.redrive --max 10           # only ten (always the receive/send/delete loop)
+
+Uses StartMessageMoveTask where the endpoint has it (AWS), else a receive/send/delete loop (moto).
+Redrive after fixing what made the messages fail: invalid bodies go straight back to the DLQ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from scripts.harness import aws_session, cli, drain, outputs, queue_move
+
+PROG = "redrive"
+# One attempt: on an endpoint without the API, retrying a 500 only delays the fallback.
+PROBE_CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=70)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer: {text!r}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli.parser(PROG, __doc__)
+    cli.add_profile(parser)
+    cli.add_endpoint(parser)
+    parser.add_argument("--outputs", type=Path, help="stack outputs JSON instead of Terraform")
+    parser.add_argument("--max", type=_positive, help="move at most this many messages")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    stack = outputs.load(args.profile, args.outputs)
+    target = cli.target(args)
+    sqs = aws_session.session(target).client("sqs", config=PROBE_CONFIG)
+    before = drain.depth(sqs, stack.dlq_url)
+    if before.visible == 0:
+        print(f"{PROG}: the DLQ is empty ({before})")
+        return 0
+    result = None
+    if args.max is None:
+        try:
+            result = queue_move.move_task(sqs, stack.dlq_arn, stack.queue_arn)
+        except ClientError as err:
+            if not queue_move.unsupported(err):
+                raise
+            print(f"{PROG}: {target.describe()} has no StartMessageMoveTask; copying instead")
+    if result is None:
+        # Only what is there now: with the function running, a message that fails again is back
+        # in the DLQ within seconds and would otherwise be moved forever.
+        limit = before.visible if args.max is None else min(args.max, before.visible)
+        result = queue_move.copy_loop(sqs, stack.dlq_url, stack.queue_url, limit)
+    print(
+        f"{PROG}: moved {result.moved} message(s) from the DLQ to {stack.queue_url} "
+        f"({result.method}); DLQ now {drain.depth(sqs, stack.dlq_url)}"
+    )
+    if result.failed:
+        print(f"{PROG}: {result.failed} failed {result.detail}".rstrip(), file=sys.stderr)
+    return 1 if result.failed else 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    return cli.run(PROG, main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(run())

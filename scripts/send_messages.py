@@ -1,0 +1,143 @@
+"""`make send N=1000`: put registrations on the queue and write the ledger verify checks.
+
+    python -m scripts.send_messages -n 1000 --duplicates 0.05 --invalid 0.05 --out-of-order 0.05
+    python -m scripts.send_messages --from events/tutorial-legacy.json     # or a .json/.jsonl file
+    python -m scripts.send_messages --profile aws -n 100                   # real AWS, same code
+
+The queue comes from the Terraform outputs of the profile unless --queue-url is given. The
+ledger goes to .local/ledgers/<timestamp>.jsonl and .local/ledgers/latest points at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from scripts.harness import aws_session, cli, ledger, outputs, registrations, sender
+
+PROG = "send_messages"
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer: {text!r}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli.parser(PROG, __doc__)
+    cli.add_profile(parser)
+    cli.add_endpoint(parser)
+    parser.add_argument("-n", "--count", type=_count, default=100, help="messages to generate")
+    parser.add_argument("--seed", type=int, default=1, help="seed for generated content")
+    parser.add_argument("--duplicates", type=_fraction, default=0.0, help="fraction resent")
+    parser.add_argument("--invalid", type=_fraction, default=0.0, help="fraction invalid")
+    parser.add_argument(
+        "--out-of-order", type=_fraction, default=0.0, help="fraction of stale updates sent late"
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        nargs="+",
+        help="send these bodies instead (JSON body/list/SQS event, or JSONL)",
+    )
+    parser.add_argument("--queue-url", help="override the queue_url output")
+    parser.add_argument("--outputs", type=Path, help="stack outputs JSON instead of Terraform")
+    parser.add_argument("--run-id", help="prefix of generated user ids (default: from the time)")
+    parser.add_argument("--ledger-dir", type=Path, default=ledger.LEDGER_DIR)
+    return parser
+
+
+def plan(args: argparse.Namespace, run_id: str) -> tuple[list[registrations.PlannedMessage], str]:
+    """The messages to send and a description of where they came from."""
+    if args.source:
+        bodies: list[str] = []
+        for path in args.source:
+            try:
+                bodies += registrations.read_bodies(path)
+            except (OSError, ValueError, KeyError) as err:
+                raise cli.UserError(f"cannot read bodies from {path}: {err}") from err
+        described = "files: " + ", ".join(str(p) for p in args.source)
+        return registrations.classify(bodies, datetime.now(UTC)), described
+    mix = registrations.Mix(args.duplicates, args.invalid, args.out_of_order)
+    try:
+        planned = registrations.generate(args.count, mix, args.seed, run_id)
+    except ValueError as err:
+        raise cli.UserError(str(err)) from err
+    return planned, f"generated: seed {args.seed}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    target = cli.target(args)
+    queue_url = args.queue_url or outputs.load(args.profile, args.outputs).queue_url
+    started = datetime.now(UTC)
+    run_id = args.run_id or f"r{started:%Y%m%dt%H%M%S}"
+    messages, described = plan(args, run_id)
+    sqs = aws_session.session(target).client("sqs")
+    # Fail before a ledger exists (and `latest` moves) if the queue cannot be reached.
+    sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    header = ledger.RunHeader(
+        run_id=run_id,
+        created_at=started.isoformat(),
+        profile=args.profile,
+        queue_url=queue_url,
+        source=described,
+        options={
+            k: v
+            for k, v in vars(args).items()
+            if k in ("count", "seed", "duplicates", "invalid", "out_of_order")
+        },
+    )
+    path = ledger.new_path(args.ledger_dir, started)
+    clock = time.monotonic()
+    failed = 0
+    with (
+        ledger.LedgerWriter(path, header) as writer,
+        tqdm(total=len(messages), unit="msg", desc="send", disable=None) as progress,
+    ):
+        for batch in sender.batches(messages):
+            for result in sender.send_batch(sqs, queue_url, batch):
+                entry = ledger.SentMessage.of(
+                    result.index, messages[result.index], result.message_id, result.window
+                )
+                if result.error and not result.message_id:
+                    entry = dataclasses.replace(entry, error=result.error)
+                    failed += 1
+                writer.write(entry)
+            progress.update(len(batch))
+    elapsed = time.monotonic() - clock
+    sent = len(messages) - failed
+    print(
+        f"{PROG}: sent {sent}/{len(messages)} to {queue_url} via {target.describe()} in "
+        f"{elapsed:.1f} s ({sent / elapsed if elapsed else 0:.0f} msg/s); ledger {path}"
+    )
+    if failed:
+        print(f"{PROG}: {failed} message(s) were refused by SQS (see the ledger)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    return cli.run(PROG, main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,105 @@
+"""`make verify`: check DynamoDB, MySQL and the DLQ against the latest send ledger.
+
+    python -m scripts.verify                      # latest ledger, local profile
+    python -m scripts.verify --ledger .local/ledgers/<run>.jsonl --profile aws
+
+Every valid user must be in both stores once, identical, at its latest registered_at version;
+every invalid message in the DLQ with its failure_reason; duplicates and stale updates absorbed.
+The DLQ is read without consuming it. Exit status 1 on any mismatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from scripts.harness import aws_session, cli, dlq, ledger, outputs, reconcile, store_readers
+
+PROG = "verify"
+MAX_MISMATCH_LINES = 25
+BUNDLED_CA = (
+    Path(__file__).resolve().parents[1] / "lambdas/registration/certs/rds-global-bundle.pem"
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli.parser(PROG, __doc__)
+    cli.add_profile(parser)
+    cli.add_endpoint(parser)
+    parser.add_argument("--ledger", type=Path, help="ledger file (default: the latest run)")
+    parser.add_argument("--outputs", type=Path, help="stack outputs JSON instead of Terraform")
+    parser.add_argument("--db-host", help="reach MySQL here instead (e.g. an SSM tunnel)")
+    parser.add_argument("--db-port", type=int, help="port for --db-host")
+    parser.add_argument("--db-ca", type=Path, help="CA bundle when the function uses DB_TLS=verify")
+    return parser
+
+
+def mysql_target(
+    stack: outputs.StackOutputs,
+    environment: dict[str, str],
+    host: str | None,
+    port: int | None,
+    ca: Path | None,
+) -> store_readers.MySQLTarget:
+    """Host and port from the outputs (or overrides), TLS mode from the function's DB_TLS."""
+    tls = environment.get("DB_TLS", "verify").lower()
+    bundle = ca
+    if bundle is None and tls == "verify":
+        configured = Path(environment["DB_CA_BUNDLE"]) if environment.get("DB_CA_BUNDLE") else None
+        bundle = next((p for p in (configured, BUNDLED_CA) if p and p.is_file()), None)
+    return store_readers.MySQLTarget(
+        host=host or stack.db_host,
+        port=port or stack.db_port,
+        database=stack.db_name,
+        tls=tls,
+        ca_bundle=bundle,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run = ledger.read(ledger.resolve(args.ledger))
+    if not run.sent:
+        raise cli.UserError(f"{run.path} records no message accepted by SQS: nothing to verify")
+    stack = outputs.load(args.profile, args.outputs)
+    target = cli.target(args)
+    session = aws_session.session(target)
+    winners, _ = reconcile.expected_users(run.sent)
+    user_ids = set(winners) | {m.user_id for m in run.sent if m.user_id}
+
+    function = session.client("lambda").get_function(FunctionName=stack.function_name)
+    environment = function["Configuration"].get("Environment", {}).get("Variables", {})
+    stored_dynamodb = store_readers.read_dynamodb(
+        session.client("dynamodb"), stack.table_name, user_ids
+    )
+    user, password = store_readers.credentials(
+        session.client("secretsmanager"), stack.db_secret_arn
+    )
+    database = mysql_target(stack, environment, args.db_host, args.db_port, args.db_ca)
+    with store_readers.connect(database, user, password) as connection:
+        stored_mysql = store_readers.read_mysql(connection, user_ids)
+    dead_letters = dlq.peek(session.client("sqs"), stack.dlq_url)
+
+    report = reconcile.reconcile(run, stored_dynamodb, stored_mysql, dead_letters)
+    print(f"{PROG}: run {run.header.run_id} ({run.path.name}) against {target.describe()}")
+    print(reconcile.table(report))
+    for line in report.mismatches[:MAX_MISMATCH_LINES]:
+        print(f"  MISMATCH {line}")
+    if len(report.mismatches) > MAX_MISMATCH_LINES:
+        print(f"  ... and {len(report.mismatches) - MAX_MISMATCH_LINES} more")
+    if run.summary is None or run.summary.get("status") != "complete":
+        report.notes.append("the send run did not complete: only its sent messages are checked")
+    for note in report.notes:
+        print(f"  note: {note}")
+    print(f"{PROG}: {'passed' if report.ok else 'FAILED'}")
+    return 0 if report.ok else 1
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    return cli.run(PROG, main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(run())
