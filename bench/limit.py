@@ -1,0 +1,71 @@
+"""The floor: the handler's store I/O issued by a bare loop, with no framework around it.
+
+Per batch of ten it sends what the handler sends: one multi-row ``UPSERT_USERS`` (after
+``CREATE_USERS_TABLE`` once) and one conditional PutItem per user, built by the store modules'
+own functions and constants (``to_row``, ``newest_per_user``, ``to_item``,
+``NEWER_VERSION_CONDITION``), so the SQL and the condition cannot drift from the handler's.
+What it leaves out is exactly the overhead under test: event parsing and validation,
+powertools BatchProcessor and Logger, the per-invocation ping and the deadline checks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import boto3
+import pymysql
+
+from registration.dynamodb_store import NEWER_VERSION_CONDITION, to_item
+from registration.models import Registration
+from registration.mysql_connection import SESSION_SETUP
+from registration.mysql_store import CREATE_USERS_TABLE, UPSERT_USERS, newest_per_user, to_row
+from registration.resources import AWS_CLIENT_CONFIG
+from scripts.harness import local_stores
+
+
+def run(
+    stores: local_stores.ProvisionedStores,
+    batches: Sequence[Sequence[Registration]],
+    *,
+    dynamodb: Any | None = None,
+) -> float:
+    """Seconds to write every batch, client and connection setup included (as for the handler).
+
+    ``dynamodb`` replaces the boto3 client (the MySQL-only variant passes a null client).
+    """
+    started = time.perf_counter()
+    client = dynamodb or boto3.client(
+        "dynamodb",
+        endpoint_url=stores.endpoint_url,
+        region_name=local_stores.LOCAL_REGION,
+        config=AWS_CLIENT_CONFIG,
+        **local_stores.LOCAL_CREDENTIALS,
+    )
+    db = stores.database
+    connection = pymysql.connect(
+        host=db.host,
+        port=db.port,
+        user=db.username,
+        password=db.password,
+        database=db.name,
+        charset="utf8mb4",
+        autocommit=True,
+        init_command=SESSION_SETUP,
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(CREATE_USERS_TABLE)
+            for batch in batches:
+                cursor.executemany(UPSERT_USERS, [to_row(r) for r in newest_per_user(batch)])
+                for registration in batch:
+                    client.put_item(
+                        TableName=stores.table_name,
+                        Item=to_item(registration),
+                        ConditionExpression=NEWER_VERSION_CONDITION,
+                        ExpressionAttributeValues={":version": {"S": registration.version}},
+                    )
+    finally:
+        connection.close()
+    return time.perf_counter() - started

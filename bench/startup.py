@@ -1,0 +1,125 @@
+"""Cold-start import time and packaging time, each measured in fresh processes.
+
+Import time is taken inside a fresh ``python -I -S -B`` (what `lambda_bootstrap` runs): the
+extracted zip first on ``sys.path``, then a directory holding only boto3 and its dependencies (the
+Lambda runtime's SDK, from `lambda_runtime.build_runtime_dir`). ``-B`` writes no bytecode, so
+the zip's sources are compiled on every run, exactly as on Lambda's read-only /var/task.
+Packaging runs `python -m scripts.package` as `make package` does, into a temporary output so
+dist/ in the checkout is never touched; the dependency cache is the normal toolchain cache.
+"""
+
+from __future__ import annotations
+
+import compileall
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+IMPORT_PROBE = (
+    "import sys, time\n"
+    "sys.path[:0] = [sys.argv[1]]\n"
+    "sys.path.append(sys.argv[2])\n"
+    "started = time.perf_counter()\n"
+    "for name in sys.argv[3].split(','):\n"
+    "    __import__(name)\n"
+    "print(time.perf_counter() - started)\n"
+)
+HANDLER_MODULE = "registration.app"
+SDK_MODULES = "boto3,pymysql"
+IMPORTTIME_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
+
+
+def _probe(
+    code_dir: Path, runtime_dir: Path, modules: str, *flags: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the import probe in a fresh interpreter (stdout: seconds; stderr: -X output)."""
+    command = [sys.executable, "-I", "-S", "-B", *flags, "-c", IMPORT_PROBE]
+    command += [str(code_dir), str(runtime_dir), modules]
+    env = {"PATH": os.environ.get("PATH", ""), "POWERTOOLS_SERVICE_NAME": "registration"}
+    return subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+
+
+def import_seconds(code_dir: Path, runtime_dir: Path, modules: str) -> float:
+    return float(_probe(code_dir, runtime_dir, modules).stdout.strip())
+
+
+@dataclass(frozen=True)
+class ImportTimes:
+    handler_ms: list[float]
+    sdk_ms: list[float]
+
+    @property
+    def handler_median_ms(self) -> float:
+        return statistics.median(self.handler_ms)
+
+    @property
+    def sdk_median_ms(self) -> float:
+        return statistics.median(self.sdk_ms)
+
+
+def measure_imports(code_dir: Path, runtime_dir: Path, runs: int) -> ImportTimes:
+    """Alternate the two probes run by run, so background load hits both alike."""
+    handler: list[float] = []
+    sdk: list[float] = []
+    for _ in range(runs):
+        handler.append(import_seconds(code_dir, runtime_dir, HANDLER_MODULE) * 1000)
+        sdk.append(import_seconds(code_dir, runtime_dir, SDK_MODULES) * 1000)
+    return ImportTimes(handler, sdk)
+
+
+def compiled_copy(code_dir: Path, destination: Path) -> Path:
+    """The extracted zip with bytecode (what a build host with the runtime's Python could ship)."""
+    shutil.copytree(code_dir, destination)
+    compileall.compile_dir(destination, quiet=1, workers=1)
+    return destination
+
+
+def import_profile(code_dir: Path, runtime_dir: Path, top: int = 12) -> list[dict[str, Any]]:
+    """``-X importtime`` of the handler, as self time per top-level package (largest first)."""
+    stderr = _probe(code_dir, runtime_dir, HANDLER_MODULE, "-X", "importtime").stderr
+    self_us: dict[str, int] = defaultdict(int)
+    for line in stderr.splitlines():
+        match = IMPORTTIME_LINE.match(line)
+        if match:
+            self_us[match.group(4).split(".")[0]] += int(match.group(1))
+    ranked = sorted(self_us.items(), key=lambda item: item[1], reverse=True)[:top]
+    return [{"package": name, "self_ms": round(us / 1000, 1)} for name, us in ranked]
+
+
+@dataclass(frozen=True)
+class PackagingTimes:
+    clean_s: float
+    noop_s: list[float]
+    zip_path: Path
+    zip_bytes: int
+
+    @property
+    def noop_median_s(self) -> float:
+        return statistics.median(self.noop_s)
+
+
+def _package(output: Path) -> float:
+    command = [sys.executable, "-m", "scripts.package", "--output", str(output)]
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"scripts.package failed: {result.stderr.strip()}")
+    return elapsed
+
+
+def measure_packaging(output_dir: Path, noop_runs: int = 3) -> PackagingTimes:
+    """A build into an empty output dir, then no-op rebuilds (whole CLI process, wall clock)."""
+    output = output_dir / "registration.zip"
+    clean = _package(output)
+    noop = [_package(output) for _ in range(noop_runs)]
+    return PackagingTimes(clean, noop, output, output.stat().st_size)
