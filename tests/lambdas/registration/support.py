@@ -68,6 +68,12 @@ class HandlerStores:
     def invoke_bodies(self, bodies: Sequence[str], **kwargs: Any) -> Any:
         return self.invoke(sqs_event(bodies), **kwargs)
 
+    def set_secret(self, credentials: dict[str, str]) -> None:
+        """Replace the database secret's value (the handler reads it on its next cold start)."""
+        local_stores.client("secretsmanager", self.stores.endpoint_url).put_secret_value(
+            SecretId=self.stores.secret_arn, SecretString=json.dumps(credentials)
+        )
+
     def root_connection(self) -> pymysql.connections.Connection:
         return self.database.server.root_connection(self.stores.database.name)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from registration.config import ConfigError, Settings, TlsMode
+from registration.config import BUNDLED_CA_PATH, ConfigError, Settings, TlsMode
 
 BASE = {
     "TABLE_NAME": "users",
@@ -48,10 +48,18 @@ def test_malformed_values(name: str, value: str) -> None:
         Settings.from_environ({**BASE, name: value})
 
 
-def test_verify_is_the_default_and_needs_a_ca_bundle() -> None:
+def test_verify_is_the_default_and_uses_the_bundled_rds_ca() -> None:
     environment = {key: value for key, value in BASE.items() if key != "DB_TLS"}
+    settings = Settings.from_environ(environment)
+    assert settings.database.tls is TlsMode.VERIFY
+    assert settings.database.ca_bundle == BUNDLED_CA_PATH
+    assert BUNDLED_CA_PATH.read_text().count("BEGIN CERTIFICATE") >= 100
+
+
+def test_verify_needs_an_existing_ca_bundle(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.pem"
     with pytest.raises(ConfigError, match="DB_TLS=verify needs a CA bundle"):
-        Settings.from_environ(environment)
+        Settings.from_environ({**BASE, "DB_TLS": "verify", "DB_CA_BUNDLE": str(missing)})
 
 
 def test_verify_with_a_ca_bundle(tmp_path: Path) -> None:
