@@ -1,0 +1,104 @@
+variable "name" {
+  description = "Name prefix for every resource of the network."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,38}$", var.name))
+    error_message = "name must be 1-39 lowercase letters, digits or '-', starting with a letter or digit."
+  }
+}
+
+variable "vpc_cidr" {
+  description = "IPv4 CIDR block of the VPC."
+  type        = string
+  default     = "10.42.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && can(regex("^[0-9.]+/(1[6-9]|2[0-4])$", var.vpc_cidr))
+    error_message = "vpc_cidr must be an IPv4 CIDR block between /16 and /24."
+  }
+}
+
+variable "az_count" {
+  description = "Number of private subnets, each in its own Availability Zone of the current region. At least 2 so the function and the database survive the loss of one zone."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.az_count >= 2 && var.az_count <= 6 && floor(var.az_count) == var.az_count
+    error_message = "az_count must be a whole number between 2 and 6."
+  }
+}
+
+variable "subnet_newbits" {
+  description = "Bits added to the VPC prefix for each private subnet (8 turns a /16 into /24 subnets)."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.subnet_newbits >= 2 && var.subnet_newbits <= 12
+    error_message = "subnet_newbits must be between 2 and 12."
+  }
+}
+
+variable "database_port" {
+  description = "TCP port of the database; the only port the function may open towards the database security group."
+  type        = number
+  default     = 3306
+
+  validation {
+    condition     = var.database_port >= 1150 && var.database_port <= 65535
+    error_message = "database_port must be between 1150 and 65535 (the RDS range for MySQL)."
+  }
+}
+
+variable "interface_endpoint_services" {
+  description = "AWS services reached through interface VPC endpoints with private DNS (service short names, e.g. \"secretsmanager\", \"sqs\"). DynamoDB always gets a gateway endpoint."
+  type        = set(string)
+  default     = ["secretsmanager", "sqs"]
+
+  validation {
+    condition     = alltrue([for service in var.interface_endpoint_services : can(regex("^[a-z0-9.-]+$", service))])
+    error_message = "interface_endpoint_services must hold service short names such as \"sqs\"."
+  }
+}
+
+variable "rule_descriptions_enabled" {
+  description = "Describe each security group rule. Only for an emulator that does not return rule descriptions (moto 5.2.5; a change would show on every plan) should this be false."
+  type        = bool
+  default     = true
+}
+
+variable "flow_logs_enabled" {
+  description = "Send VPC flow logs (all traffic) to a CloudWatch log group."
+  type        = bool
+  default     = true
+}
+
+variable "flow_logs_retention_in_days" {
+  description = "Retention of the flow-log group. One of the values CloudWatch Logs accepts."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.flow_logs_retention_in_days)
+    error_message = "flow_logs_retention_in_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "logs_kms_key_arn" {
+  description = "ARN of a customer managed KMS key for the flow-log group. null keeps CloudWatch Logs' default encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.logs_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:", var.logs_kms_key_arn))
+    error_message = "logs_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource of the module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,266 @@
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  region     = data.aws_region.current.region
+  account_id = data.aws_caller_identity.current.account_id
+
+  create_topic_key = var.create_sns_topic && var.sns_kms_key_arn == null
+  topic_kms_key    = local.create_topic_key ? aws_kms_key.alarms[0].arn : var.sns_kms_key_arn
+  alarm_actions    = concat(aws_sns_topic.alarms[*].arn, var.alarm_topic_arns)
+
+  db_connections_threshold = floor(var.db_max_connections * var.db_connections_alarm_percent / 100)
+
+  tags = merge({ "terraform-module" = "observability" }, var.tags)
+}
+
+################################################################################
+# Notification topic
+################################################################################
+
+# CloudWatch alarms cannot publish to a topic under the AWS managed key aws/sns: a customer
+# managed key whose policy admits cloudwatch.amazonaws.com is required.
+data "aws_iam_policy_document" "alarms_key" {
+  count = local.create_topic_key ? 1 : 0
+
+  #checkov:skip=CKV_AWS_109:A key policy must name the key itself as "*"; administration stays with the account root.
+  #checkov:skip=CKV_AWS_111:A key policy must name the key itself as "*"; write access stays with the account root.
+  #checkov:skip=CKV_AWS_356:In a key policy "*" means this key only.
+  statement {
+    sid       = "AccountAdministration"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid       = "SnsUse"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_kms_key" "alarms" {
+  count = local.create_topic_key ? 1 : 0
+
+  description             = "${var.name}: encrypts the alarm notification topic"
+  enable_key_rotation     = true
+  deletion_window_in_days = 7
+  policy                  = data.aws_iam_policy_document.alarms_key[0].json
+
+  tags = local.tags
+}
+
+resource "aws_kms_alias" "alarms" {
+  count = local.create_topic_key ? 1 : 0
+
+  name          = "alias/${var.name}-alarms"
+  target_key_id = aws_kms_key.alarms[0].key_id
+}
+
+resource "aws_sns_topic" "alarms" {
+  count = var.create_sns_topic ? 1 : 0
+
+  name              = "${var.name}-alarms"
+  kms_master_key_id = local.topic_kms_key
+
+  tags = local.tags
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  count = var.create_sns_topic && var.alarm_email != null ? 1 : 0
+
+  topic_arn = aws_sns_topic.alarms[0].arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+locals {
+  alarms = {
+    dlq-messages-visible = {
+      description = "Messages are waiting in the dead-letter queue ${var.dlq_name}: inspect failure_reason and redrive or discard them."
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = var.dlq_name }
+      statistic   = "Maximum"
+      period      = 60
+      evaluations = 1
+      threshold   = 0
+    }
+    queue-oldest-message-age = {
+      description = "The oldest message in ${var.queue_name} is older than ${var.queue_age_alarm_seconds} s: the function is not keeping up or not polling."
+      namespace   = "AWS/SQS"
+      metric_name = "ApproximateAgeOfOldestMessage"
+      dimensions  = { QueueName = var.queue_name }
+      statistic   = "Maximum"
+      period      = 60
+      evaluations = 5
+      threshold   = var.queue_age_alarm_seconds
+    }
+    function-errors = {
+      description = "${var.function_name} failed invocations (whole batches returned to the queue)."
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      dimensions  = { FunctionName = var.function_name }
+      statistic   = "Sum"
+      period      = 300
+      evaluations = 1
+      threshold   = var.function_errors_threshold
+    }
+    function-throttles = {
+      description = "${var.function_name} invocations were throttled (reserved or account concurrency exhausted)."
+      namespace   = "AWS/Lambda"
+      metric_name = "Throttles"
+      dimensions  = { FunctionName = var.function_name }
+      statistic   = "Sum"
+      period      = 300
+      evaluations = 1
+      threshold   = 0
+    }
+    db-cpu = {
+      description = "${var.db_instance_identifier} CPU above ${var.db_cpu_alarm_percent} % for 15 minutes."
+      namespace   = "AWS/RDS"
+      metric_name = "CPUUtilization"
+      dimensions  = { DBInstanceIdentifier = var.db_instance_identifier }
+      statistic   = "Average"
+      period      = 300
+      evaluations = 3
+      threshold   = var.db_cpu_alarm_percent
+    }
+    db-connections = {
+      description = "${var.db_instance_identifier} holds more than ${local.db_connections_threshold} of ${var.db_max_connections} connections."
+      namespace   = "AWS/RDS"
+      metric_name = "DatabaseConnections"
+      dimensions  = { DBInstanceIdentifier = var.db_instance_identifier }
+      statistic   = "Maximum"
+      period      = 300
+      evaluations = 1
+      threshold   = local.db_connections_threshold
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = var.alarms_enabled ? local.alarms : {}
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric_name
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = each.value.period
+  evaluation_periods  = each.value.evaluations
+  threshold           = each.value.threshold
+  comparison_operator = "GreaterThanThreshold"
+  # No datapoints means no traffic (SQS and Lambda publish nothing when idle), not a fault.
+  treat_missing_data = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+  ok_actions    = local.alarm_actions
+
+  tags = local.tags
+}
+
+################################################################################
+# Dashboard
+################################################################################
+
+locals {
+  dashboard_widgets = [
+    {
+      title   = "Queue backlog"
+      metrics = [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.queue_name], [".", "ApproximateNumberOfMessagesNotVisible", ".", "."], [".", "ApproximateNumberOfMessagesVisible", ".", var.dlq_name, { label = "DLQ visible" }]]
+      stat    = "Maximum"
+    },
+    {
+      title   = "Age of oldest message (s)"
+      metrics = [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", var.queue_name]]
+      stat    = "Maximum"
+    },
+    {
+      title   = "Function invocations, errors, throttles"
+      metrics = [["AWS/Lambda", "Invocations", "FunctionName", var.function_name], [".", "Errors", ".", "."], [".", "Throttles", ".", "."]]
+      stat    = "Sum"
+    },
+    {
+      title   = "Function duration (ms) and concurrency"
+      metrics = [["AWS/Lambda", "Duration", "FunctionName", var.function_name, { stat = "p99" }], [".", "ConcurrentExecutions", ".", ".", { stat = "Maximum", yAxis = "right" }]]
+      stat    = "Average"
+    },
+    {
+      title   = "Database CPU (%) and connections"
+      metrics = [["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_instance_identifier], [".", "DatabaseConnections", ".", ".", { stat = "Maximum", yAxis = "right" }]]
+      stat    = "Average"
+    },
+    {
+      title   = "DynamoDB writes and throttles"
+      metrics = [["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", var.table_name], [".", "WriteThrottleEvents", ".", "."], [".", "ConditionalCheckFailedRequests", ".", "."]]
+      stat    = "Sum"
+    },
+  ]
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  count = var.dashboard_enabled ? 1 : 0
+
+  dashboard_name = var.name
+  dashboard_body = jsonencode({
+    widgets = [
+      for index, widget in local.dashboard_widgets : {
+        type   = "metric"
+        x      = (index % 2) * 12
+        y      = floor(index / 2) * 6
+        width  = 12
+        height = 6
+        properties = {
+          title   = widget.title
+          region  = local.region
+          metrics = widget.metrics
+          stat    = widget.stat
+          period  = 60
+          view    = "timeSeries"
+        }
+      }
+    ]
+  })
+}

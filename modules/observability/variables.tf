@@ -1,0 +1,140 @@
+variable "name" {
+  description = "Name prefix of the alarms, the dashboard, the SNS topic and its key alias."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,200}$", var.name))
+    error_message = "name must be 1-200 letters, digits, '-' or '_'."
+  }
+}
+
+variable "queue_name" {
+  description = "Name of the main queue."
+  type        = string
+}
+
+variable "dlq_name" {
+  description = "Name of the dead-letter queue."
+  type        = string
+}
+
+variable "function_name" {
+  description = "Name of the Lambda function."
+  type        = string
+}
+
+variable "table_name" {
+  description = "Name of the DynamoDB table (dashboard only)."
+  type        = string
+}
+
+variable "db_instance_identifier" {
+  description = "Identifier of the RDS instance."
+  type        = string
+}
+
+variable "db_max_connections" {
+  description = "max_connections of the database; the connections alarm fires at db_connections_alarm_percent of it."
+  type        = number
+
+  validation {
+    condition     = var.db_max_connections >= 1
+    error_message = "db_max_connections must be at least 1."
+  }
+}
+
+variable "db_connections_alarm_percent" {
+  description = "Percentage of max_connections at which the DatabaseConnections alarm fires."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.db_connections_alarm_percent > 0 && var.db_connections_alarm_percent <= 100
+    error_message = "db_connections_alarm_percent must be in (0, 100]."
+  }
+}
+
+variable "db_cpu_alarm_percent" {
+  description = "Average CPUUtilization (%) over three 5-minute periods that raises the CPU alarm."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.db_cpu_alarm_percent > 0 && var.db_cpu_alarm_percent <= 100
+    error_message = "db_cpu_alarm_percent must be in (0, 100]."
+  }
+}
+
+variable "queue_age_alarm_seconds" {
+  description = "ApproximateAgeOfOldestMessage (seconds) on the main queue that raises the backlog alarm."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.queue_age_alarm_seconds >= 60
+    error_message = "queue_age_alarm_seconds must be at least 60."
+  }
+}
+
+variable "function_errors_threshold" {
+  description = "Function Errors per 5 minutes above which the errors alarm fires (0: any error)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.function_errors_threshold >= 0
+    error_message = "function_errors_threshold must be >= 0."
+  }
+}
+
+variable "alarms_enabled" {
+  description = "Create the CloudWatch alarms. Only for emulators that lack the CloudWatch API (moto 5.2.5 does not speak the provider's CloudWatch protocol) should this be false."
+  type        = bool
+  default     = true
+}
+
+variable "create_sns_topic" {
+  description = "Create an encrypted SNS topic (with its own KMS key, usable by CloudWatch) for alarm notifications."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the topic (AWS sends a confirmation mail). null subscribes nobody."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null ? true : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address."
+  }
+}
+
+variable "alarm_topic_arns" {
+  description = "Existing SNS topics notified in addition to (or instead of) the created one."
+  type        = list(string)
+  default     = []
+}
+
+variable "sns_kms_key_arn" {
+  description = "Customer managed key for the created topic; its policy must let cloudwatch.amazonaws.com use it. null creates a dedicated key (the AWS managed key aws/sns cannot be used by CloudWatch alarms)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sns_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:", var.sns_kms_key_arn))
+    error_message = "sns_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "dashboard_enabled" {
+  description = "Create a CloudWatch dashboard of the pipeline."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags for every taggable resource of the module."
+  type        = map(string)
+  default     = {}
+}
