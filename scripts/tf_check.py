@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -53,8 +54,15 @@ def check_fmt(root: Path, terraform: str, env: dict[str, str]) -> list[str]:
     return [f"not formatted: {line}" for line in result.stdout.split()]
 
 
+def documented_skips(config: Path) -> set[str]:
+    """Check ids listed with a reason in the config's comment block (`#   CKV_…: reason`)."""
+    return set(
+        re.findall(r"^#\s+(CKV2?_[A-Z0-9]+_\d+)\b.*:\s*\S", config.read_text(), re.MULTILINE)
+    )
+
+
 def check_checkov(root: Path) -> list[str]:
-    """Run checkov; return one line per failed check."""
+    """Run checkov; return one line per failed check and per skip not listed in the config."""
     if not CHECKOV.exists():
         return ["checkov is not installed: run `make tools` (it creates .venv-checkov)"]
     config = root / ".checkov.yaml"
@@ -65,12 +73,19 @@ def check_checkov(root: Path) -> list[str]:
     except json.JSONDecodeError:
         return [f"checkov did not report JSON: {result.stderr.strip()[-500:]}"]
     failures = []
+    listed = documented_skips(config)
     for report in reports if isinstance(reports, list) else [reports]:
         summary = report.get("summary", {})
         print(
             f"  checkov {report.get('check_type')}: {summary.get('passed', 0)} passed, "
             f"{summary.get('failed', 0)} failed, {summary.get('skipped', 0)} skipped"
         )
+        for check in report.get("results", {}).get("skipped_checks", []):
+            if check["check_id"] not in listed:
+                failures.append(
+                    f"{check['check_id']} {check['resource']}: skipped but not listed with a "
+                    "reason in .checkov.yaml"
+                )
         for check in report.get("results", {}).get("failed_checks", []):
             failures.append(
                 f"{check['check_id']} {check['resource']} ({check['file_path']}): "
