@@ -10,13 +10,16 @@ ARCH        ?= x86_64
 EVENT       ?= events/tutorial-legacy.json
 PROFILE     ?= local
 N           ?= 1000
+SEND_ARGS   ?=
+BENCH_ARGS  ?=
 INVOKE_ARGS ?=
 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_VERSION = $(shell sed -n '/^\[checkov\]/,$$ s/^version = "\(.*\)"/\1/p' toolchain.toml)
 
-.PHONY: help setup tools tf-check package invoke stores-up stores-down test lint clean
+.PHONY: help setup tools tf-check package invoke stores-up stores-down test lint clean \
+	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -51,6 +54,42 @@ stores-up: $(STAMP) ## Start MariaDB and the moto server the handler needs
 
 stores-down: $(STAMP) ## Stop what stores-up started
 	$(PY) -m scripts.stores down
+
+deploy: package tools ## terraform apply of PROFILE=local|aws through python-terraform
+	$(PY) -m scripts.deploy apply --profile $(PROFILE) $(if $(filter local,$(PROFILE)),--auto-approve,)
+
+destroy: tools ## terraform destroy of PROFILE=local|aws
+	$(PY) -m scripts.deploy destroy --profile $(PROFILE) $(if $(filter local,$(PROFILE)),--auto-approve,)
+
+outputs: $(STAMP) ## Terraform outputs of PROFILE as JSON
+	$(PY) -m scripts.deploy outputs --profile $(PROFILE)
+
+local-up: tools ## moto + MariaDB, zip, terraform apply (local profile), the local event-source runner
+	$(PY) -m scripts.local_stack up
+
+local-down: $(STAMP) ## Stop everything local-up started and remove its state
+	$(PY) -m scripts.local_stack down
+
+demo: tools ## local-up, send N=1000 (some invalid, some duplicated), drain, verify
+	$(PY) -m scripts.local_stack demo --count $(N)
+
+send: $(STAMP) ## Send N registrations to the queue of PROFILE (SEND_ARGS for more options)
+	$(PY) -m scripts.send_messages --profile $(PROFILE) --count $(N) $(SEND_ARGS)
+
+verify: $(STAMP) ## Compare the latest ledger with DynamoDB, MySQL and the DLQ of PROFILE
+	$(PY) -m scripts.verify --profile $(PROFILE)
+
+redrive: $(STAMP) ## Move DLQ messages back to the queue of PROFILE
+	$(PY) -m scripts.redrive --profile $(PROFILE)
+
+logs: $(STAMP) ## Tail the function's log group of PROFILE
+	$(PY) -m scripts.logs --profile $(PROFILE) --follow
+
+chaos: local-up ## Faults + bad input under load on the local stack (N=10000 by default)
+	$(PY) -m scripts.chaos --n $(if $(filter command line,$(origin N)),$(N),10000)
+
+bench: $(STAMP) ## Benchmarks: prints a table, writes bench/results.json (BENCH_ARGS=--quick)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .
