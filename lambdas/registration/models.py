@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 VERSION_SEPARATOR = "#"
@@ -30,16 +30,24 @@ def format_timestamp(moment: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Registration:
-    """A validated user registration; ``registered_at`` is timezone-aware UTC."""
+    """A validated user registration; ``registered_at`` is timezone-aware UTC.
+
+    ``version`` is derived from the other fields once, at construction: both stores, the
+    per-batch de-duplication and the DynamoDB condition all read it.
+    """
 
     user_id: str
     name: str
     email: str | None
     registered_at: datetime
+    registered_at_text: str = field(init=False, repr=False, compare=False)
+    version: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def registered_at_text(self) -> str:
-        return format_timestamp(self.registered_at)
+    def __post_init__(self) -> None:
+        # Frozen: derived fields are set through object.__setattr__, the dataclass idiom.
+        text = format_timestamp(self.registered_at)
+        object.__setattr__(self, "registered_at_text", text)
+        object.__setattr__(self, "version", f"{text}{VERSION_SEPARATOR}{self.content_digest}")
 
     @property
     def content_digest(self) -> str:
@@ -50,7 +58,3 @@ class Registration:
             separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-    @property
-    def version(self) -> str:
-        return f"{self.registered_at_text}{VERSION_SEPARATOR}{self.content_digest}"

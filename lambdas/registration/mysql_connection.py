@@ -1,4 +1,4 @@
-"""One MySQL connection per container: opened lazily, pinged per invocation, rebuilt on failure.
+"""One MySQL connection per container: opened lazily, checked after idling, rebuilt on failure.
 
 Credentials come from Secrets Manager once and are cached; an authentication failure drops the
 cache so a rotated password is picked up by the next attempt instead of failing until a cold
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import pymysql
 import pymysql.err
@@ -19,6 +21,11 @@ from registration.credentials import DatabaseCredentials
 from registration.errors import StoreUnavailableError
 
 ER_ACCESS_DENIED = 1045
+# CR_SERVER_GONE_ERROR, CR_SERVER_LOST, CR_SERVER_LOST_EXTENDED: the server closed the socket.
+CONNECTION_LOST = frozenset({2006, 2013, 2055})
+# A connection used this recently is trusted without a ping. Back-to-back batches skip the extra
+# round-trip (as costly as the upsert itself); a container thawed after longer is checked first.
+TRUST_WITHOUT_PING_S = 5.0
 # Strict mode makes over-long data an error instead of a silent truncation, which would let the
 # two stores diverge; UTC because DATETIME columns hold UTC wall-clock values.
 SESSION_SETUP = (
@@ -43,6 +50,9 @@ def build_tls_context(settings: DatabaseSettings) -> ssl.SSLContext | None:
     return context
 
 
+T = TypeVar("T")
+
+
 class MySQLConnectionProvider:
     """Hands out a live connection, reusing it across warm invocations."""
 
@@ -50,28 +60,55 @@ class MySQLConnectionProvider:
         self,
         settings: DatabaseSettings,
         credentials_loader: Callable[[], DatabaseCredentials],
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._load_credentials = credentials_loader
+        self._clock = clock
         self._credentials: DatabaseCredentials | None = None
         self._connection: pymysql.connections.Connection | None = None
+        self._last_used = float("-inf")
         self._tls_context = build_tls_context(settings)
 
-    def connection(self) -> pymysql.connections.Connection:
-        """A connected connection; raises `StoreUnavailableError` when MySQL cannot be reached."""
+    def run(self, work: Callable[[pymysql.connections.Connection], T]) -> T:
+        """Run ``work`` on the connection; raises `StoreUnavailableError` on any MySQL error.
+
+        A recently used connection is trusted without a ping; if the server dropped it meanwhile,
+        ``work`` runs once more on a new connection, so ``work`` must be idempotent.
+        """
+        trusted = self._connection is not None and self._recently_used()
         try:
-            if self._connection is not None and self._alive(self._connection):
-                return self._connection
-            self.discard()
-            self._connection = self._connect()
-            return self._connection
+            try:
+                return self._run_once(work)
+            except pymysql.err.MySQLError as error:
+                if not (trusted and is_connection_lost(error)):
+                    raise
+                self.discard(error)
+                return self._run_once(work)
         except pymysql.err.MySQLError as error:
             self.discard(error)
             raise StoreUnavailableError(f"MySQL unavailable: {describe_error(error)}") from error
 
+    def _run_once(self, work: Callable[[pymysql.connections.Connection], T]) -> T:
+        result = work(self._checked_connection())
+        self._last_used = self._clock()
+        return result
+
+    def _checked_connection(self) -> pymysql.connections.Connection:
+        connection = self._connection
+        if connection is not None and (self._recently_used() or self._alive(connection)):
+            return connection
+        self.discard()
+        self._connection = self._connect()
+        return self._connection
+
+    def _recently_used(self) -> bool:
+        return self._clock() - self._last_used < TRUST_WITHOUT_PING_S
+
     @staticmethod
     def _alive(connection: pymysql.connections.Connection) -> bool:
-        """One cheap round-trip per invocation to detect a connection the server dropped.
+        """One round-trip to detect a connection the server dropped while the container idled.
 
         This is ``ping(reconnect=True)`` spelled out: pymysql 1.2 deprecates the reconnect flag
         (DeprecationWarning) in favour of opening a new connection, which the caller does.
@@ -89,6 +126,7 @@ class MySQLConnectionProvider:
         ):
             self._credentials = None
         connection, self._connection = self._connection, None
+        self._last_used = float("-inf")
         if connection is not None:
             # "Already closed" is the only error close() raises; nothing is left to release.
             with contextlib.suppress(pymysql.err.Error):
@@ -115,6 +153,13 @@ class MySQLConnectionProvider:
             # Without this pymysql would still try TLS opportunistically ("preferred").
             ssl_disabled=self._tls_context is None,
         )
+
+
+def is_connection_lost(error: BaseException) -> bool:
+    """The socket is gone (server restart, failover, idle timeout): a new connection may work."""
+    if isinstance(error, pymysql.err.InterfaceError):  # pymysql: "(0, '')" on a closed socket
+        return True
+    return bool(error.args) and error.args[0] in CONNECTION_LOST
 
 
 def describe_error(error: BaseException) -> str:

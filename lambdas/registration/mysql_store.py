@@ -12,11 +12,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC
 from typing import Any
 
-import pymysql.err
+import pymysql.connections
 
-from registration.errors import StoreUnavailableError
 from registration.models import VERSION_LENGTH, Registration
-from registration.mysql_connection import MySQLConnectionProvider, describe_error
+from registration.mysql_connection import MySQLConnectionProvider
 
 # user_id and version compare byte-wise (utf8mb4_bin / ascii_bin) exactly as DynamoDB compares
 # keys and strings, so both stores agree on identity and on which version is newer.
@@ -74,20 +73,22 @@ class MySQLStore:
         self._schema_ready = False
 
     def upsert(self, registrations: Sequence[Registration]) -> int:
-        """Write a batch in one multi-row statement (autocommitted); returns the rows sent."""
+        """Write a batch in one multi-row statement (autocommitted); returns the rows sent.
+
+        Safe to repeat: the order-safe upsert leaves a row alone unless the version is newer.
+        """
         rows = [to_row(registration) for registration in newest_per_user(registrations)]
         if not rows:
             return 0
-        connection = self._connections.connection()
-        try:
+
+        def write(connection: pymysql.connections.Connection) -> None:
             with connection.cursor() as cursor:
                 if not self._schema_ready:
                     cursor.execute(CREATE_USERS_TABLE)
                 # pymysql rewrites this into a single INSERT … VALUES (…), (…) statement.
                 cursor.executemany(UPSERT_USERS, rows)
-        except pymysql.err.MySQLError as error:
-            self._connections.discard(error)
-            raise StoreUnavailableError(f"MySQL upsert failed: {describe_error(error)}") from error
+
+        self._connections.run(write)  # raises StoreUnavailableError on any MySQL error
         self._schema_ready = True
         return len(rows)
 

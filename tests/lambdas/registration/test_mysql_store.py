@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from registration.config import DatabaseSettings, TlsMode
 from registration.credentials import DatabaseCredentials
 from registration.errors import StoreUnavailableError
 from registration.models import Registration
-from registration.mysql_connection import MySQLConnectionProvider
+from registration.mysql_connection import TRUST_WITHOUT_PING_S, MySQLConnectionProvider
 from registration.mysql_store import MySQLStore, newest_per_user
 from scripts.harness import processes
 
@@ -53,6 +54,7 @@ def make_store(mariadb_server: DatabaseServer, database: str) -> Iterator[StoreF
         ca_bundle: Path | None = None,
         port: int | None = None,
         password: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> MySQLStore:
         settings = DatabaseSettings(
             host="127.0.0.1",
@@ -65,7 +67,7 @@ def make_store(mariadb_server: DatabaseServer, database: str) -> Iterator[StoreF
             read_timeout_s=5,
         )
         credentials = DatabaseCredentials(mariadb_server.user, password or mariadb_server.password)
-        store = MySQLStore(MySQLConnectionProvider(settings, lambda: credentials))
+        store = MySQLStore(MySQLConnectionProvider(settings, lambda: credentials, clock=clock))
         created.append(store)
         return store
 
@@ -185,24 +187,103 @@ def test_wrong_password_is_transient(make_store: StoreFactory) -> None:
         make_store(password="wrong").upsert([registration("u-1", "Ada")])
 
 
-def test_connection_is_reused_and_survives_a_server_side_kill(
-    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
-) -> None:
-    store = make_store()
-    store.upsert([registration("u-1", "Ada")])
-    connection = store._connections.connection()
-    assert store._connections.connection() is connection  # warm reuse
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def thread_id(store: MySQLStore) -> int:
+    return store._connections.run(lambda connection: connection.thread_id())
+
+
+def kill(mariadb_server: DatabaseServer, thread: int) -> None:
     with mariadb_server.server.root_connection() as root, root.cursor() as cursor:
-        cursor.execute("KILL %s", (connection.thread_id(),))
-    store.upsert([registration("u-2", "Bob")])  # ping(reconnect=True) recovers
+        cursor.execute("KILL %s", (thread,))
+
+
+def count_pings(store: MySQLStore, monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """Spy on the cached connection's ping; returns the list each ping appends to."""
+    pings: list[None] = []
+    connection = store._connections._connection
+    assert connection is not None
+    real_ping = connection.ping
+
+    def ping(*args: object, **kwargs: object) -> None:
+        pings.append(None)
+        real_ping(*args, **kwargs)
+
+    monkeypatch.setattr(connection, "ping", ping)
+    return pings
+
+
+def test_back_to_back_batches_reuse_the_connection_without_a_ping(
+    make_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = ManualClock()
+    store = make_store(clock=clock)
+    store.upsert([registration("u-1", "Ada")])
+    first = thread_id(store)
+    pings = count_pings(store, monkeypatch)
+    clock.now += TRUST_WITHOUT_PING_S / 2
+    store.upsert([registration("u-2", "Bob")])
+    assert (thread_id(store), pings) == (first, [])
+
+
+def test_an_idle_connection_is_pinged_and_replaced_when_the_server_dropped_it(
+    make_store: StoreFactory,
+    mariadb_server: DatabaseServer,
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = ManualClock()
+    store = make_store(clock=clock)
+    store.upsert([registration("u-1", "Ada")])
+    first = thread_id(store)
+    pings = count_pings(store, monkeypatch)
+    kill(mariadb_server, first)
+    clock.now += TRUST_WITHOUT_PING_S + 1
+    store.upsert([registration("u-2", "Bob")])
+    assert len(pings) == 1 and thread_id(store) != first
     assert set(rows(mariadb_server, database)) == {"u-1", "u-2"}
 
 
+def test_a_trusted_connection_dropped_by_the_server_is_replaced_and_the_write_repeated(
+    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
+) -> None:
+    store = make_store(clock=ManualClock())
+    store.upsert([registration("u-1", "Ada")])
+    first = thread_id(store)
+    kill(mariadb_server, first)
+    store.upsert([registration("u-2", "Bob")])  # no ping: the lost write runs again, once
+    assert thread_id(store) != first
+    assert set(rows(mariadb_server, database)) == {"u-1", "u-2"}
+
+
+def test_only_a_lost_connection_is_retried(make_store: StoreFactory) -> None:
+    store = make_store(clock=ManualClock())
+    store.upsert([registration("u-1", "Ada")])
+    attempts: list[None] = []
+
+    def failing(connection: object) -> None:
+        attempts.append(None)
+        raise pymysql.err.OperationalError(1213, "Deadlock found")
+
+    with pytest.raises(StoreUnavailableError, match="1213"):
+        store._connections.run(failing)
+    assert len(attempts) == 1
+
+
 def _cipher(store: MySQLStore) -> str:
-    with store._connections.connection().cursor() as cursor:
-        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
-        row = cursor.fetchone()
-        return str(row[1]) if row else ""
+    def cipher(connection: pymysql.connections.Connection) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            row = cursor.fetchone()
+            return str(row[1]) if row else ""
+
+    return store._connections.run(cipher)
 
 
 def test_tls_verify_with_the_ca_bundle(
