@@ -244,7 +244,7 @@ class TestInvokeCommand:
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout) == {"batchItemFailures": []}
         assert "START RequestId:" in result.stderr and "REPORT RequestId:" in result.stderr
-        assert '"message":"registration processed"' in result.stderr
+        assert '"message":"batch finished"' in result.stderr
         assert "Init Duration:" in result.stderr
         assert mysql_user(fresh_stores, "1021") == ("Martha Rivera", None)
         item = dynamodb_user(fresh_stores, "1021")

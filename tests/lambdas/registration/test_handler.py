@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from registration import app
 from registration.config import ConfigError
 from scripts.harness import local_stores, processes
 from tests.lambdas.registration.support import (
@@ -225,9 +227,28 @@ def test_rotated_password_is_picked_up_without_a_cold_start(
     assert set(handler_stores.mysql_users()) == {"u-1", "u-2"}
 
 
-def test_logs_are_structured_and_never_contain_names_or_emails(
+@pytest.fixture
+def debug_logs(captured_logs: io.StringIO) -> Iterator[io.StringIO]:
+    """Captured logs at DEBUG, where the per-record lines are (POWERTOOLS_LOG_LEVEL=DEBUG)."""
+    level = app.logger.log_level
+    app.logger.setLevel(logging.DEBUG)
+    try:
+        yield captured_logs
+    finally:
+        app.logger.setLevel(level)
+
+
+def test_info_logs_one_line_per_batch(
     handler_stores: HandlerStores, captured_logs: io.StringIO
 ) -> None:
+    handler_stores.invoke_bodies([body(**ADA), body(**GRACE)])
+    assert [r["message"] for r in log_records(captured_logs)] == ["batch finished"]
+
+
+def test_logs_are_structured_and_never_contain_names_or_emails(
+    handler_stores: HandlerStores, debug_logs: io.StringIO
+) -> None:
+    captured_logs = debug_logs
     bad_email = canonical("u-3", "Secret Person", "secret.person@invalid", "2026-01-01T00:00:00Z")
     handler_stores.invoke_bodies([body(**ADA), body(**GRACE), body(**bad_email)])
     records = log_records(captured_logs)
