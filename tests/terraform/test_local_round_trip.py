@@ -12,6 +12,7 @@ import pytest
 from scripts.harness import aws_session, moto_server
 from scripts.harness import terraform as tf
 from tests.terraform.conftest import Stack
+from tests.terraform.iam_rules import wildcard_grants
 from tests.terraform.test_plan_contract import CONTRACT_ENVIRONMENT, CONTRACT_OUTPUTS, SECRET_NAME
 
 pytestmark = pytest.mark.terraform
@@ -82,6 +83,16 @@ def test_local_profile_round_trip(
             config.get("LoggingConfig", {}).get("LogGroup", outputs["log_group_name"])
             == (outputs["log_group_name"])
         )
+
+        role_name = config["Role"].rpartition("/")[2]
+        iam = session.client("iam")
+        policies = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+        assert (
+            policies and not iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+        )
+        for policy_name in policies:
+            document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)
+            assert wildcard_grants(document["PolicyDocument"]) == [], policy_name
 
         mapping = lambda_client.get_event_source_mapping(UUID=outputs["event_source_mapping_uuid"])
         assert mapping["State"] in ("Disabled", "Disabling")
