@@ -75,14 +75,18 @@ class MySQLConnectionProvider:
         """Run ``work`` on the connection; raises `StoreUnavailableError` on any MySQL error.
 
         A recently used connection is trusted without a ping; if the server dropped it meanwhile,
-        ``work`` runs once more on a new connection, so ``work`` must be idempotent.
+        ``work`` runs once more on a new connection, so ``work`` must be idempotent. A read
+        timeout (same error code, after ``read_timeout_s``) is not retried: the server is there
+        but slow, and a second wait would spend the invocation's time budget.
         """
         trusted = self._connection is not None and self._recently_used()
+        started = self._clock()
         try:
             try:
                 return self._run_once(work)
             except pymysql.err.MySQLError as error:
-                if not (trusted and is_connection_lost(error)):
+                timed_out = self._clock() - started >= self._settings.read_timeout_s
+                if not trusted or timed_out or not is_connection_lost(error):
                     raise
                 self.discard(error)
                 return self._run_once(work)

@@ -262,18 +262,35 @@ def test_a_trusted_connection_dropped_by_the_server_is_replaced_and_the_write_re
     assert thread_id(warm_store.store) != warm_store.thread
 
 
-def test_only_a_lost_connection_is_retried(make_store: StoreFactory) -> None:
-    store = make_store(clock=ManualClock())
-    store.upsert([registration("u-1", "Ada")])
+def failing_work(store: MySQLStore, error: pymysql.err.MySQLError, seconds: float = 0) -> int:
+    """Run work that fails with `error` after `seconds` on the store's clock; returns attempts."""
     attempts: list[None] = []
+    clock = store._connections._clock
+    assert isinstance(clock, ManualClock)
 
-    def failing(connection: object) -> None:
+    def work(connection: object) -> None:
         attempts.append(None)
-        raise pymysql.err.OperationalError(1213, "Deadlock found")
+        clock.now += seconds
+        raise error
 
-    with pytest.raises(StoreUnavailableError, match="1213"):
-        store._connections.run(failing)
-    assert len(attempts) == 1
+    with pytest.raises(StoreUnavailableError, match=str(error.args[0])):
+        store._connections.run(work)
+    return len(attempts)
+
+
+def test_only_a_lost_connection_is_retried(warm_store: WarmStore) -> None:
+    deadlock = pymysql.err.OperationalError(1213, "Deadlock found")
+    assert failing_work(warm_store.store, deadlock) == 1
+
+
+def test_a_lost_connection_is_retried_once(warm_store: WarmStore) -> None:
+    lost = pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query")
+    assert failing_work(warm_store.store, lost) == 2
+
+
+def test_a_read_timeout_is_not_retried(warm_store: WarmStore) -> None:
+    timed_out = pymysql.err.OperationalError(2013, "Lost connection (timed out)")
+    assert failing_work(warm_store.store, timed_out, seconds=5) == 1
 
 
 def _cipher(store: MySQLStore) -> str:
