@@ -7,7 +7,8 @@ Sends N messages (~5% invalid in varied ways, ~3% duplicates, stale and shuffled
 injection / emoji / right-to-left names), SIGKILLs MariaDB at 15% settled and restarts it
 `--outage` seconds later, makes DynamoDB throttle for `--throttle` seconds at 50% settled (a
 fault proxy in front of moto; only the chaos runner's function environment points at it), waits
-for the queue to drain and reconciles both stores and the DLQ against the ledger.
+for the queue to drain and reconciles both stores and the DLQ against the ledger. Sending pauses
+while `--backlog` messages are queued (moto's SQS cost per call grows with the queue length).
 
 The stack's own runner is paused for the run (the chaos runner replaces it) and restarted after.
 The queue's visibility timeout is lowered to `--visibility` for the run and restored: with the
@@ -50,6 +51,7 @@ from scripts.harness.mariadb import MariaDBServer
 
 PROG = "chaos"
 BIG_BODY_BYTES = 200_000  # bodies above this go alone in their SendMessageBatch call
+BACKLOG_CHECK_EVERY = 10  # SendMessageBatch calls between two queue-depth reads
 LOSS_CHECKS = (
     "users in DynamoDB",
     "users in MySQL",
@@ -66,6 +68,10 @@ class ChaosConfig:
     throttle_s: float = 8.0
     concurrency: int = 4
     drain_timeout_s: float = 1800.0
+    # moto's SQS scans every stored message on each receive and delete, so 10,000 queued
+    # messages make every call ~10x slower than 1,000 (SQS itself has no such cost). Capping
+    # the backlog keeps the run linear; every message is still sent and checked.
+    max_backlog: int = 1000
 
 
 @dataclass(frozen=True)
@@ -109,14 +115,25 @@ class Figures:
         ]
 
 
-def send(sqs: object, target: ChaosTarget, plan: list[reg.PlannedMessage], run_id: str) -> Path:
-    """Send the plan in order with the ledger the reconcile reads (like send_messages)."""
+def send(
+    sqs: object,
+    target: ChaosTarget,
+    plan: list[reg.PlannedMessage],
+    run_id: str,
+    max_backlog: int,
+) -> Path:
+    """Send the plan in order with the ledger the reconcile reads (like send_messages).
+
+    Every `BACKLOG_CHECK_EVERY` batches it first waits until fewer than `max_backlog` are queued.
+    """
     header = ledger.RunHeader(
         run_id, datetime.now(UTC).isoformat(), "local", target.stack.queue_url, "chaos"
     )
     path = ledger.new_path(target.ledger_dir)
     with ledger.LedgerWriter(path, header) as writer:
-        for batch in sender.batches(plan):
+        for number, batch in enumerate(sender.batches(plan)):
+            if number % BACKLOG_CHECK_EVERY == 0:
+                drain.wait_below(sqs, target.stack.queue_url, max_backlog)
             big = sum(len(m.body) for _, m in batch) > BIG_BODY_BYTES
             for part in [[item] for item in batch] if big else [batch]:
                 for result in sender.send_batch(sqs, target.stack.queue_url, part):
@@ -206,7 +223,7 @@ def run_chaos(target: ChaosTarget, config: ChaosConfig) -> Figures:
             throttle_s=config.throttle_s,
         )
         schedule.start()
-        ledger_path = send(sqs, target, plan, run_id)
+        ledger_path = send(sqs, target, plan, run_id, config.max_backlog)
         print(f"{PROG}: {len(plan)} messages sent after {time.monotonic() - started:.1f} s")
         schedule.join(timeout=config.drain_timeout_s)
         left = drain.wait_drained(sqs, target.stack.queue_url, timeout_s=config.drain_timeout_s)
@@ -261,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--visibility", type=_positive(int), default=20, help="queue, for the run")
     parser.add_argument("--concurrency", type=_positive(int), default=4)
     parser.add_argument("--timeout", type=_positive(float), default=1800.0, help="drain wait (s)")
+    parser.add_argument(
+        "--backlog", type=_positive(int), default=1000, help="most messages queued while sending"
+    )
     parser.add_argument("--local-dir", type=Path, default=local_stack.Layout.local_dir)
     parser.add_argument("--moto-port", type=int, default=local_stack.Layout.moto_port)
     parser.add_argument("--db-port", type=int, default=local_stack.Layout.db_port)
@@ -286,7 +306,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         layout.ledger_dir,
     )
     config = ChaosConfig(
-        args.count, args.seed, args.outage, args.throttle, args.concurrency, args.timeout
+        args.count,
+        args.seed,
+        args.outage,
+        args.throttle,
+        args.concurrency,
+        args.timeout,
+        args.backlog,
     )
     sqs = layout.session().client("sqs")
     previous = sqs.get_queue_attributes(

@@ -26,6 +26,10 @@ class QueueDepth:
     delayed: int
 
     @property
+    def total(self) -> int:
+        return self.visible + self.in_flight + self.delayed
+
+    @property
     def empty(self) -> bool:
         return self.visible == self.in_flight == self.delayed == 0
 
@@ -59,4 +63,10 @@ def wait_drained(
         zero_readings = zero_readings + 1 if current.empty else 0
         if zero_readings >= 2 or time.monotonic() >= deadline:
             return current
+        time.sleep(interval_s)
+
+
+def wait_below(sqs: Any, queue_url: str, limit: int, *, interval_s: float = 0.5) -> None:
+    """Block while the queue holds `limit` or more messages: a producer's back-pressure."""
+    while depth(sqs, queue_url).total >= limit:
         time.sleep(interval_s)
