@@ -303,6 +303,7 @@ def cold_start(args: argparse.Namespace, code_dir: Path, work: Path) -> dict[str
             "ratio": round(compiled.handler_median_ms / compiled.sdk_median_ms, 3),
         },
         "samples_ms": {"handler": shipped.handler_ms, "boto3_pymysql": shipped.sdk_ms},
+        "layers": startup.measure_layers(code_dir, runtime_dir, args.cold_runs),
         "import_profile_self_ms": startup.import_profile(code_dir, runtime_dir),
         "how": "python -I -S -B, extracted zip then a boto3-only dir on sys.path; median",
     }
@@ -387,6 +388,8 @@ def render(results: dict[str, Any]) -> str:
         f" vs import boto3, pymysql {cold['boto3_pymysql_import_ms']} ms (x{cold['ratio']});"
         f" with bytecode {compiled['handler_import_ms']} vs "
         f"{compiled['boto3_pymysql_import_ms']} ms (x{compiled['ratio']})",
+        "cold import by layer: "
+        + ", ".join(f"{layer['layer']} {layer['median_ms']} ms" for layer in cold["layers"]),
         f"zip {pkg['zip_bytes']:,} bytes; package clean {pkg['clean_s']:.2f} s, "
         f"no-op {pkg['noop_median_s']:.2f} s (median of {len(pkg['noop_s'])}, whole CLI process)",
     ]

@@ -76,6 +76,34 @@ def measure_imports(code_dir: Path, runtime_dir: Path, runs: int) -> ImportTimes
     return ImportTimes(handler, sdk)
 
 
+# Cumulative import sets, each a fresh interpreter: what each layer adds on top of the SDKs.
+IMPORT_LAYERS = (
+    ("boto3 + pymysql", SDK_MODULES),
+    ("+ powertools Logger", f"{SDK_MODULES},aws_lambda_powertools.logging"),
+    (
+        "+ powertools BatchProcessor",
+        f"{SDK_MODULES},aws_lambda_powertools.logging,aws_lambda_powertools.utilities.batch",
+    ),
+    ("+ registration (the handler)", HANDLER_MODULE),
+)
+
+
+def measure_layers(code_dir: Path, runtime_dir: Path, runs: int) -> list[dict[str, Any]]:
+    """Median import time of each cumulative layer; layers alternate run by run (fair load)."""
+    samples: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        for label, modules in IMPORT_LAYERS:
+            samples[label].append(import_seconds(code_dir, runtime_dir, modules) * 1000)
+    return [
+        {
+            "layer": label,
+            "modules": modules,
+            "median_ms": round(statistics.median(samples[label]), 1),
+        }
+        for label, modules in IMPORT_LAYERS
+    ]
+
+
 def compiled_copy(code_dir: Path, destination: Path) -> Path:
     """The extracted zip with bytecode (what a build host with the runtime's Python could ship)."""
     shutil.copytree(code_dir, destination)

@@ -62,6 +62,9 @@ def test_cold_start_packaging_goals_and_local_runner(results: dict) -> None:
     assert cold["handler_import_ms"] > 0 and cold["boto3_pymysql_import_ms"] > 0
     assert len(cold["samples_ms"]["handler"]) == cold["runs"]
     assert cold["import_profile_self_ms"]
+    layers = [layer["layer"] for layer in cold["layers"]]
+    assert layers[0] == "boto3 + pymysql" and layers[-1] == "+ registration (the handler)"
+    assert all(layer["median_ms"] > 0 for layer in cold["layers"])
     packaging = results["packaging"]
     assert packaging["zip_bytes"] > 0 and packaging["noop_median_s"] > 0
     assert [g["goal"] for g in results["goals"]] == [
