@@ -20,6 +20,11 @@ def as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def as_list_of_statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = policy.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
 def wildcard_grants(policy: dict[str, Any]) -> list[str]:
     """``sid: action`` for every allowed action on ``*`` that could have been scoped."""
     grants = []
@@ -30,8 +35,3 @@ def wildcard_grants(policy: dict[str, Any]) -> list[str]:
             if action not in UNSCOPABLE_ACTIONS:
                 grants.append(f"{statement.get('Sid', '?')}: {action}")
     return grants
-
-
-def as_list_of_statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
-    statements = policy.get("Statement", [])
-    return [statements] if isinstance(statements, dict) else list(statements)
