@@ -50,7 +50,6 @@ from scripts.harness.fault_proxy import FaultProxy
 from scripts.harness.mariadb import MariaDBServer
 
 PROG = "chaos"
-BIG_BODY_BYTES = 200_000  # bodies above this go alone in their SendMessageBatch call
 BACKLOG_CHECK_EVERY = 10  # SendMessageBatch calls between two queue-depth reads
 LOSS_CHECKS = (
     "users in DynamoDB",
@@ -134,15 +133,13 @@ def send(
         for number, batch in enumerate(sender.batches(plan)):
             if number % BACKLOG_CHECK_EVERY == 0:
                 drain.wait_below(sqs, target.stack.queue_url, max_backlog)
-            big = sum(len(m.body) for _, m in batch) > BIG_BODY_BYTES
-            for part in [[item] for item in batch] if big else [batch]:
-                for result in sender.send_batch(sqs, target.stack.queue_url, part):
-                    entry = ledger.SentMessage.of(
-                        result.index, plan[result.index], result.message_id, result.window
-                    )
-                    if result.error and not result.message_id:
-                        entry = dataclasses.replace(entry, error=result.error)
-                    writer.write(entry)
+            for result in sender.send_batch(sqs, target.stack.queue_url, batch):
+                entry = ledger.SentMessage.of(
+                    result.index, plan[result.index], result.message_id, result.window
+                )
+                if result.error and not result.message_id:
+                    entry = dataclasses.replace(entry, error=result.error)
+                writer.write(entry)
     return path
 
 

@@ -2,8 +2,10 @@
 
 SendMessageBatch succeeds per entry: an entry SQS failed on its side (SenderFault false) is sent
 again with backoff; one it refused (SenderFault true: e.g. a body over the size limit) is recorded
-as failed for good. Batches go out one after another so that sending order, which the
-out-of-order cases depend on, is what the ledger says.
+as failed for good. When SQS refuses the whole call instead (a body over the queue's
+MaximumMessageSize, a batch over the request limit), each entry is sent alone, so only the
+offending one is recorded as refused. Batches go out one after another so that sending order,
+which the out-of-order cases depend on, is what the ledger says.
 """
 
 from __future__ import annotations
@@ -13,11 +15,17 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from scripts.harness.registrations import PlannedMessage
 
 BATCH_SIZE = 10
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_S = 0.2
+# Whole-call refusals caused by the request's content: retrying the same call cannot succeed.
+REQUEST_REFUSED = frozenset(
+    {"InvalidParameterValue", "BatchRequestTooLong", "AWS.SimpleQueueService.BatchRequestTooLong"}
+)
 
 
 @dataclass(frozen=True)
@@ -54,10 +62,25 @@ def send_batch(
         if attempt:
             sleep(BACKOFF_BASE_S * 2 ** (attempt - 1))
         started = now_ms()
-        response = sqs.send_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(i), "MessageBody": m.body} for i, m in pending.items()],
-        )
+        try:
+            response = sqs.send_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "MessageBody": m.body} for i, m in pending.items()],
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code not in REQUEST_REFUSED:
+                raise
+            window = (started, now_ms())
+            if len(pending) > 1:  # find the offender: every entry on its own
+                for index, message in list(pending.items()):
+                    results[index] = send_batch(sqs, queue_url, [(index, message)], sleep)[0]
+            else:
+                (index,) = pending
+                message = error.response.get("Error", {}).get("Message", "")
+                results[index] = SendResult(index, None, window, f"{code}: {message}".strip())
+            pending.clear()
+            break
         window = (started, now_ms())
         for entry in response.get("Successful", []):
             index = int(entry["Id"])

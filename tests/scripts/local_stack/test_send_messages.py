@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 from scripts import send_messages
 from scripts.harness import aws_session, ledger, registrations, sender
@@ -160,6 +162,42 @@ def test_sender_retries_entries_sqs_failed_on_its_side() -> None:
         ("b", None),
         (None, "TooBig:"),
     ]
+
+
+def test_a_call_refused_whole_is_split_so_only_the_oversized_body_is_refused() -> None:
+    class SizeLimitedSQS:
+        """Like moto and SQS: one body over MaximumMessageSize fails the whole call."""
+
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict]) -> dict:
+            self.calls.append(len(Entries))
+            if any(len(e["MessageBody"]) > 262_143 for e in Entries):
+                error = {"Code": "InvalidParameterValue", "Message": "Message must be shorter"}
+                raise ClientError({"Error": error}, "SendMessageBatch")
+            return {"Successful": [{"Id": e["Id"], "MessageId": f"m{e['Id']}"} for e in Entries]}
+
+    plan = registrations.generate(3, registrations.Mix(), 1, "r")
+    plan[1] = dataclasses.replace(plan[1], body="x" * 300_000)
+    sqs = SizeLimitedSQS()
+    results = sender.send_batch(sqs, "url", list(enumerate(plan)), sleep=lambda _: None)
+    assert [(r.message_id, r.error) for r in results] == [
+        ("m0", None),
+        (None, "InvalidParameterValue: Message must be shorter"),
+        ("m2", None),
+    ]
+    assert sqs.calls == [3, 1, 1, 1]
+
+
+def test_other_client_errors_are_not_swallowed() -> None:
+    class DeniedSQS:
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict]) -> dict:
+            raise ClientError({"Error": {"Code": "AccessDenied"}}, "SendMessageBatch")
+
+    plan = registrations.generate(2, registrations.Mix(), 1, "r")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        sender.send_batch(DeniedSQS(), "url", list(enumerate(plan)), sleep=lambda _: None)
 
 
 @pytest.mark.parametrize(
