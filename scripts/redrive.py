@@ -25,18 +25,12 @@ PROG = "redrive"
 PROBE_CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=70)
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer: {text!r}")
-    return int(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(PROG, __doc__)
     cli.add_profile(parser)
     cli.add_endpoint(parser)
     parser.add_argument("--outputs", type=Path, help="stack outputs JSON instead of Terraform")
-    parser.add_argument("--max", type=_positive, help="move at most this many messages")
+    parser.add_argument("--max", type=cli.positive_int, help="move at most this many messages")
     return parser
 
 

@@ -35,17 +35,13 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer: {text!r}")
-    return int(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(PROG, __doc__)
     cli.add_profile(parser)
     cli.add_endpoint(parser)
-    parser.add_argument("-n", "--count", type=_count, default=100, help="messages to generate")
+    parser.add_argument(
+        "-n", "--count", type=cli.positive_int, default=100, help="messages to generate"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed for generated content")
     parser.add_argument("--duplicates", type=_fraction, default=0.0, help="fraction resent")
     parser.add_argument("--invalid", type=_fraction, default=0.0, help="fraction invalid")

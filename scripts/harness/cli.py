@@ -28,6 +28,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for counts: digits only, at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer: {text!r}")
+    return int(text)
+
+
 def parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
     """An argument parser whose description is the first line of the module docstring."""
     description = (doc or "").strip().splitlines()[0] if doc else None
