@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.harness import local_stores, processes
-from scripts.harness.mariadb import MariaDBServer
-from scripts.harness.moto_server import MotoServer
+from scripts.harness.stack import local_stores, processes
+from scripts.harness.stack.mariadb import MariaDBServer
+from scripts.harness.stack.moto_server import MotoServer
 
 DB_USER = "registrations_app"
 # What every row's description says it used; the report prints it next to each figure.

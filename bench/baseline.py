@@ -20,7 +20,7 @@ import pymysql
 from bench import workload
 from bench.ours import PROCESS_ENVIRONMENT, environment
 from bench.workload import FakeContext
-from scripts.harness import local_stores
+from scripts.harness.stack import local_stores
 
 MODULE = "bench.tutorial_baseline"
 

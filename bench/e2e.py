@@ -1,4 +1,4 @@
-"""Messages per second through the local event-source runner (`scripts.harness.event_source`).
+"""Messages per second through the local event-source runner (`lambda_local.event_source`).
 
 The runner's own pollers do the work, with the built zip in `zip_environment.ZipEnvironment`
 workers, against a queue in the moto server: all messages are sent first, then the pollers are
@@ -16,9 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scripts.harness import event_source, lambda_logs, local_stores, sender, zip_environment
-from scripts.harness.lambda_config import FunctionConfig, MappingConfig
-from scripts.harness.registrations import PlannedMessage
+from scripts.harness.lambda_local import event_source, zip_environment
+from scripts.harness.lambda_local import logs as lambda_logs
+from scripts.harness.lambda_local.config import FunctionConfig, MappingConfig
+from scripts.harness.messages import sender
+from scripts.harness.messages.registrations import PlannedMessage
+from scripts.harness.stack import local_stores
 
 VISIBILITY_TIMEOUT_S = 180
 # Short polls: the pollers must notice the stop quickly; the queue is full while they run.

@@ -22,7 +22,7 @@ from registration.models import Registration
 from registration.mysql_connection import SESSION_SETUP
 from registration.mysql_store import CREATE_USERS_TABLE, UPSERT_USERS, newest_per_user, to_row
 from registration.resources import AWS_CLIENT_CONFIG
-from scripts.harness import local_stores
+from scripts.harness.stack import local_stores
 
 
 def run(

@@ -1,7 +1,7 @@
 """The handler itself, fed batches of ten: in this process, and from the built zip.
 
 In-process isolates the handler's own cost (no IPC); the zip row runs the deployment package in
-a `scripts.harness.lambda_runtime` worker process, as the local runner does, so it adds the
+a `scripts.harness.lambda_local.runtime` worker process, as the local runner does, so it adds the
 event's JSON round-trip through a pipe, log capture and the zip's uncompiled sources.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.workload import FakeContext
-from scripts.harness import local_stores
-from scripts.harness.lambda_runtime import FunctionSpec, LambdaProcess
+from scripts.harness.lambda_local.runtime import FunctionSpec, LambdaProcess
+from scripts.harness.stack import local_stores
 
 # What Lambda sets and boto3 needs in-process (the worker process gets these from lambda_runtime).
 PROCESS_ENVIRONMENT = {

@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import backends, baseline, e2e, limit, ours, startup, workload
-from scripts.harness import cli, lambda_runtime, lambda_zip, processes
+from scripts.harness import cli
+from scripts.harness.lambda_local import code_zip
+from scripts.harness.lambda_local import runtime as lambda_runtime
+from scripts.harness.stack import processes
 
 PROG = "bench"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -434,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "zip_bytes": pkg.zip_bytes,
             "how": "python -m scripts.package --output <temp>; dependency cache: toolchain cache",
         }
-        code_dir = lambda_zip.extract(pkg.zip_path, work / "code")
+        code_dir = code_zip.extract(pkg.zip_path, work / "code")
         results["cold_start"] = cold_start(args, code_dir, work)
         try:
             with backends.running_servers() as servers:

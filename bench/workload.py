@@ -17,7 +17,7 @@ from typing import Any
 
 from registration.models import Registration
 from registration.processing import parse_record
-from scripts.harness import sqs_bodies
+from scripts.harness.messages import sqs_bodies
 
 BATCH_SIZE = 10
 FUNCTION_NAME = "registration"

@@ -30,24 +30,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scripts import local_runner, local_stack, verify
-from scripts.harness import (
-    aws_session,
-    chaos_faults,
-    chaos_messages,
-    cli,
-    dlq,
-    drain,
-    lambda_zip,
-    ledger,
-    outputs,
-    processes,
-    reconcile,
-    sender,
-    store_readers,
-)
-from scripts.harness import registrations as reg
-from scripts.harness.fault_proxy import FaultProxy
-from scripts.harness.mariadb import MariaDBServer
+from scripts.harness import cli
+from scripts.harness.chaos import faults
+from scripts.harness.chaos import messages as chaos_messages
+from scripts.harness.chaos.fault_proxy import FaultProxy
+from scripts.harness.lambda_local import code_zip
+from scripts.harness.messages import dlq, drain, ledger, reconcile, sender, store_readers
+from scripts.harness.messages import registrations as reg
+from scripts.harness.stack import aws_session, outputs, processes
+from scripts.harness.stack.mariadb import MariaDBServer
 
 PROG = "chaos"
 BACKLOG_CHECK_EVERY = 10  # SendMessageBatch calls between two queue-depth reads
@@ -206,12 +197,12 @@ def run_chaos(target: ChaosTarget, config: ChaosConfig) -> Figures:
     proxy = FaultProxy(target.endpoint_url).start()
     code_dir = Path(tempfile.mkdtemp(prefix="chaos-code-"))
     runner: local_runner.Runner | None = None
-    schedule: chaos_faults.FaultSchedule | None = None
+    schedule: faults.FaultSchedule | None = None
     try:
-        lambda_zip.extract(target.zip_path, code_dir)
+        code_zip.extract(target.zip_path, code_dir)
         runner = start_runner(target, proxy, config, code_dir)
         stats = runner.stats
-        schedule = chaos_faults.FaultSchedule(
+        schedule = faults.FaultSchedule(
             progress=lambda: stats.snapshot().get("deleted", 0),
             total=len(plan),
             database=target.database,

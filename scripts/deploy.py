@@ -7,7 +7,7 @@
 
 `local` applies envs/local.tfvars against the moto server (AWS_ENDPOINT_URL, else LOCALSTACK_HOST,
 else http://127.0.0.1:4566) with fake credentials; `aws` applies envs/aws.tfvars with the standard
-AWS credential chain. Each profile keeps its own state (see scripts/harness/terraform.py).
+AWS credential chain. Each profile keeps its own state (see scripts/harness/stack/terraform.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scripts.harness import cli
-from scripts.harness import terraform as tf
+from scripts.harness.stack import terraform as tf
 
 COMMANDS = ("apply", "plan", "destroy", "outputs")
 

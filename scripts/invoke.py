@@ -2,7 +2,7 @@
 
 The event is a JSON file (an SQS event such as events/tutorial-legacy.json), or is built from
 plain message bodies (--body, repeatable, or --bodies FILE with one body per line). The zip is
-extracted to a temporary directory and run by scripts/harness/lambda_runtime.py with only the
+extracted to a temporary directory and run by scripts/harness/lambda_local/runtime.py with only the
 zip and boto3 importable, a real context and deadline, and the function environment: defaults
 for the local stores, then .local/stores.env (written by `make stores-up`) or --env-file, then
 --env KEY=VALUE. Logs go to stderr and the response to stdout; a function error or timeout exits 1.
@@ -19,8 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from scripts.harness import cli, lambda_logs, lambda_zip, local_stores, processes, sqs_bodies
-from scripts.harness.lambda_runtime import FunctionSpec, InvocationResult, LambdaProcess
+from scripts.harness import cli
+from scripts.harness.lambda_local import code_zip
+from scripts.harness.lambda_local import logs as lambda_logs
+from scripts.harness.lambda_local.runtime import FunctionSpec, InvocationResult, LambdaProcess
+from scripts.harness.messages import sqs_bodies
+from scripts.harness.stack import local_stores, processes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ZIP = REPO_ROOT / "dist" / "registration.zip"
@@ -141,10 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     environment = function_environment(args)
     with tempfile.TemporaryDirectory(prefix="invoke-") as scratch:
         try:
-            code_dir = lambda_zip.extract(args.zip, Path(scratch) / "task")
-        except lambda_zip.ZipLayoutError as error:
+            code_dir = code_zip.extract(args.zip, Path(scratch) / "task")
+        except code_zip.ZipLayoutError as error:
             raise cli.UserError(str(error)) from error
-        if not lambda_zip.handler_module_present(code_dir, args.handler):
+        if not code_zip.handler_module_present(code_dir, args.handler):
             raise cli.UserError(f"{args.zip} has no module for handler {args.handler}")
         spec = FunctionSpec(
             code_dir=code_dir,

@@ -7,7 +7,7 @@ Everything comes from the endpoint: the function's handler, environment, timeout
 (GetFunction), the mapping's batch size, batching window, FunctionResponseTypes and
 MaximumConcurrency (ListEventSourceMappings), the queue's visibility timeout. It refuses to run
 unless the deployed CodeSha256 is dist/registration.zip's. `make local-up` starts it in the
-background; see scripts/harness/event_source.py for the polling rules.
+background; see scripts/harness/lambda_local/event_source.py for the polling rules.
 """
 
 from __future__ import annotations
@@ -28,16 +28,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from scripts.harness import (
-    aws_session,
-    cli,
-    event_source,
-    lambda_config,
-    lambda_logs,
-    lambda_zip,
-    outputs,
-    zip_environment,
-)
+from scripts.harness import cli
+from scripts.harness.lambda_local import code_zip, config, event_source, zip_environment
+from scripts.harness.lambda_local import logs as lambda_logs
+from scripts.harness.stack import aws_session, outputs
 
 PROG = "local_runner"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -77,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 class Deployment:
     """What the runner read back from the endpoint."""
 
-    function: lambda_config.FunctionConfig
-    mapping: lambda_config.MappingConfig
+    function: config.FunctionConfig
+    mapping: config.MappingConfig
     queue: event_source.QueueSettings
     log_group: str
 
@@ -88,11 +82,11 @@ def read_deployment(
 ) -> Deployment:
     """Read function, mapping and queue; refuse a disagreeing zip or an enabled mapping."""
     lambda_client = session.client("lambda")
-    function = lambda_config.read_function(lambda_client, stack.function_name)
-    mapping = lambda_config.read_mapping(
+    function = config.read_function(lambda_client, stack.function_name)
+    mapping = config.read_mapping(
         lambda_client, stack.function_name, stack.queue_arn, stack.event_source_mapping_uuid
     )
-    lambda_config.check_code(function, zip_path)
+    config.check_code(function, zip_path)
     if mapping.state.lower() in ("enabled", "enabling"):
         raise cli.UserError(
             f"event source mapping {mapping.uuid} is enabled: moto would consume the queue "
@@ -202,8 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     code_dir = Path(tempfile.mkdtemp(prefix="registration-code-"))
     try:
         try:
-            lambda_zip.extract(args.zip, code_dir)
-        except lambda_zip.ZipLayoutError as err:
+            code_zip.extract(args.zip, code_dir)
+        except code_zip.ZipLayoutError as err:
             raise cli.UserError(str(err)) from err
         runner = Runner(session, deployment, code_dir, concurrency, args.wait_seconds)
 

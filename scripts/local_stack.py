@@ -25,17 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from scripts import package, send_messages, verify
-from scripts.harness import (
-    aws_session,
-    cli,
-    drain,
-    mariadb,
-    moto_server,
-    outputs,
-    processes,
-    store_readers,
-)
-from scripts.harness import terraform as tf
+from scripts.harness import cli
+from scripts.harness.messages import drain, store_readers
+from scripts.harness.stack import aws_session, mariadb, moto_server, outputs, processes
+from scripts.harness.stack import terraform as tf
 
 PROG = "local_stack"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -159,7 +152,7 @@ def start_servers(layout: Layout) -> mariadb.MariaDBServer | None:
 
 
 def deploy(layout: Layout) -> outputs.StackOutputs:
-    """terraform apply of the local profile (scripts/harness/terraform.py, as deploy.py does),
+    """terraform apply of the local profile (scripts/harness/stack/terraform.py, as deploy.py does),
     with its state in the layout; the outputs are also written to outputs.json."""
     # The function must reach the MariaDB of this layout (envs/local.tfvars names 3307).
     variables: dict[str, Any] = (

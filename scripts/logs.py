@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scripts.harness import aws_session, cli, outputs
+from scripts.harness import cli
+from scripts.harness.stack import aws_session, outputs
 
 PROG = "logs"
 DURATION = re.compile(r"^(\d+)([smhd])$")

@@ -75,7 +75,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def default_cache_dir() -> Path:
-    """The toolchain cache (same rule as scripts.harness.toolchain.cache_dir, not imported to
+    """The toolchain cache (same rule as scripts.harness.stack.toolchain.cache_dir, not imported to
     keep the no-op build fast)."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return Path(os.environ.get("REG_CACHE_DIR", default / "sqs-lambda-registrations"))

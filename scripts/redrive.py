@@ -18,7 +18,9 @@ from pathlib import Path
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from scripts.harness import aws_session, cli, drain, outputs, queue_move
+from scripts.harness import cli
+from scripts.harness.messages import drain, queue_move
+from scripts.harness.stack import aws_session, outputs
 
 PROG = "redrive"
 # One attempt: on an endpoint without the API, retrying a 500 only delays the fallback.

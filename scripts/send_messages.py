@@ -20,7 +20,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from scripts.harness import aws_session, cli, ledger, outputs, registrations, sender
+from scripts.harness import cli
+from scripts.harness.messages import ledger, registrations, sender
+from scripts.harness.stack import aws_session, outputs
 
 PROG = "send_messages"
 

@@ -16,9 +16,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from scripts.harness import cli, local_stores, processes
-from scripts.harness.mariadb import MariaDBServer
-from scripts.harness.moto_server import MotoServer
+from scripts.harness import cli
+from scripts.harness.stack import local_stores, processes
+from scripts.harness.stack.mariadb import MariaDBServer
+from scripts.harness.stack.moto_server import MotoServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LOCAL_DIR = REPO_ROOT / ".local"

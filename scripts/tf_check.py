@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from scripts.harness import toolchain as tc
+from scripts.harness.stack import toolchain as tc
 
 CHECKOV = tc.REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 

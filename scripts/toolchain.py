@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from scripts.harness import toolchain as tc
+from scripts.harness.stack import toolchain as tc
 
 
 def install(pins: tc.Pins) -> None:

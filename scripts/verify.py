@@ -15,7 +15,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from scripts.harness import aws_session, cli, dlq, ledger, outputs, reconcile, store_readers
+from scripts.harness import cli
+from scripts.harness.messages import dlq, ledger, reconcile, store_readers
+from scripts.harness.stack import aws_session, outputs
 
 PROG = "verify"
 MAX_MISMATCH_LINES = 25

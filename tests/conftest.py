@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from scripts.harness import local_stores, processes
-from scripts.harness.mariadb import MariaDBServer, TlsFiles
-from scripts.harness.moto_server import MotoServer
+from scripts.harness.stack import local_stores, processes
+from scripts.harness.stack.mariadb import MariaDBServer, TlsFiles
+from scripts.harness.stack.moto_server import MotoServer
 
 APP_USER = "registrations_app"
 

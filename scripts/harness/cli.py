@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from scripts.harness import aws_session
+from scripts.harness.stack import aws_session
 
 
 class UserError(Exception):

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from scripts import chaos, package
-from scripts.harness import aws_session, chaos_messages, fault_proxy, processes
-from scripts.harness import registrations as reg
-from scripts.harness.mariadb import MariaDBServer
-from scripts.harness.moto_server import MotoServer
+from scripts.harness.chaos import fault_proxy, messages
+from scripts.harness.messages import registrations as reg
+from scripts.harness.stack import aws_session, processes
+from scripts.harness.stack.mariadb import MariaDBServer
+from scripts.harness.stack.moto_server import MotoServer
 from tests.scripts.local_stack.conftest import DB_NAME, DB_USER, StackSpec, build_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -28,14 +29,14 @@ FAULTS = (("OUTAGE", "3"), ("THROTTLE", "4"))
 
 
 def test_plan_is_the_documented_mix() -> None:
-    plan = chaos_messages.build(1000, seed=3, run_id="t")
+    plan = messages.build(1000, seed=3, run_id="t")
     outcomes = [m.outcome for m in plan]
     assert len(plan) == 1000
     assert outcomes.count(reg.DLQ) == 50  # 5% invalid
     assert outcomes.count(reg.ABSORBED) == 30  # 3% duplicates
     assert {m.reason for m in plan if m.outcome == reg.DLQ} == set(reg.INVALID_REASONS)
     names = {m.record.name for m in plan if m.record}
-    assert set(chaos_messages.SPECIAL_NAMES) <= names
+    assert set(messages.SPECIAL_NAMES) <= names
 
 
 def test_plan_predictions_agree_with_the_validator() -> None:
@@ -44,7 +45,7 @@ def test_plan_predictions_agree_with_the_validator() -> None:
 
     from registration.validation import ValidationError, parse_registration  # noqa: PLC0415
 
-    for message in chaos_messages.build(1000, seed=5, run_id="t"):
+    for message in messages.build(1000, seed=5, run_id="t"):
         try:
             parse_registration(message.body, {"SentTimestamp": "1"}, now=datetime.now(UTC))
             reason = None

@@ -19,8 +19,9 @@ import pymysql
 import pytest
 
 from scripts import package
-from scripts.harness import lambda_zip, local_stores
-from scripts.harness.lambda_runtime import FunctionSpec, LambdaProcess, invoke_once
+from scripts.harness.lambda_local import code_zip
+from scripts.harness.lambda_local.runtime import FunctionSpec, LambdaProcess, invoke_once
+from scripts.harness.stack import local_stores
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,7 +79,7 @@ def probe_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def probe_spec(probe_zip: Path, tmp_path: Path) -> FunctionSpec:
-    code_dir = lambda_zip.extract(probe_zip, tmp_path / "task")
+    code_dir = code_zip.extract(probe_zip, tmp_path / "task")
     return FunctionSpec(
         code_dir=code_dir,
         handler="probe.app.handler",
@@ -181,8 +182,8 @@ def test_unsafe_zip_entries_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "evil.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("../outside.py", "")
-    with pytest.raises(lambda_zip.ZipLayoutError, match="unsafe entry"):
-        lambda_zip.extract(path, tmp_path / "out")
+    with pytest.raises(code_zip.ZipLayoutError, match="unsafe entry"):
+        code_zip.extract(path, tmp_path / "out")
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from scripts.harness import local_stores, processes
-from scripts.harness.moto_server import MotoServer
+from scripts.harness.stack import local_stores, processes
+from scripts.harness.stack.moto_server import MotoServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

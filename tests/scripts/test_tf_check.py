@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scripts import tf_check
-from scripts.harness import toolchain as tc
+from scripts.harness.stack import toolchain as tc
 
 pytestmark = pytest.mark.terraform
 

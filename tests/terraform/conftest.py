@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from scripts.harness import moto_server, processes
-from scripts.harness import terraform as tf
-from scripts.harness import toolchain as tc
 from scripts.harness.cli import UserError
+from scripts.harness.stack import moto_server, processes
+from scripts.harness.stack import terraform as tf
+from scripts.harness.stack import toolchain as tc
 
 REPO_ROOT = tc.REPO_ROOT
 CONFIG_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from scripts import deploy
-from scripts.harness import terraform as tf
 from scripts.harness.cli import UserError
+from scripts.harness.stack import terraform as tf
 
 FAKE_TERRAFORM = textwrap.dedent(
     """\

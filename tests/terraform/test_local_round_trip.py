@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from scripts.harness import aws_session, moto_server
-from scripts.harness import terraform as tf
+from scripts.harness.stack import aws_session, moto_server
+from scripts.harness.stack import terraform as tf
 from tests.terraform.conftest import Stack
 from tests.terraform.iam_rules import wildcard_grants
 from tests.terraform.test_plan_contract import CONTRACT_ENVIRONMENT, CONTRACT_OUTPUTS, SECRET_NAME

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from registration import app, resources
-from scripts.harness import local_stores
+from scripts.harness.stack import local_stores
 from tests.lambdas.registration.support import HandlerStores, function_environment
 
 if TYPE_CHECKING:

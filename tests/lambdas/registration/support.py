@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pymysql
 
 from registration import app
-from scripts.harness import local_stores, sqs_bodies
+from scripts.harness.messages import sqs_bodies
+from scripts.harness.stack import local_stores
 
 if TYPE_CHECKING:
     from tests.conftest import DatabaseServer

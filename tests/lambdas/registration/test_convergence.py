@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from registration.validation import parse_registration
-from scripts.harness import sqs_event
+from scripts.harness.lambda_local import sqs_event
 from tests.lambdas.registration.support import HandlerStores
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from registration import app
 from registration.config import ConfigError
-from scripts.harness import local_stores, processes
+from scripts.harness.stack import local_stores, processes
 from tests.lambdas.registration.support import (
     ContextStub,
     HandlerStores,

@@ -19,7 +19,7 @@ from registration.errors import StoreUnavailableError
 from registration.models import Registration
 from registration.mysql_connection import TRUST_WITHOUT_PING_S, MySQLConnectionProvider
 from registration.mysql_store import MySQLStore, newest_per_user
-from scripts.harness import processes
+from scripts.harness.stack import processes
 
 if TYPE_CHECKING:
     from tests.conftest import DatabaseServer

@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from scripts.harness import aws_session, lambda_config, processes
-from scripts.harness.mariadb import MariaDBServer
-from scripts.harness.moto_server import MotoServer
-from scripts.harness.outputs import StackOutputs
+from scripts.harness.lambda_local import config
+from scripts.harness.stack import aws_session, processes
+from scripts.harness.stack.mariadb import MariaDBServer
+from scripts.harness.stack.moto_server import MotoServer
+from scripts.harness.stack.outputs import StackOutputs
 
 DB_NAME = "registrations"
 DB_USER = "registrations_app"
@@ -226,4 +227,4 @@ def outputs_file(tmp_path: Path, stack: StackOutputs) -> Path:
 def zip_sha(data: bytes, tmp_path: Path) -> str:
     path = tmp_path / "code.zip"
     path.write_bytes(data)
-    return lambda_config.zip_sha256(path)
+    return config.zip_sha256(path)

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from scripts import package, send_messages, verify
-from scripts.harness import aws_session, drain, ledger, processes
-from scripts.harness.outputs import StackOutputs
+from scripts.harness.messages import drain, ledger
+from scripts.harness.stack import aws_session, processes
+from scripts.harness.stack.outputs import StackOutputs
 from tests.scripts.local_stack.conftest import Database, StackSpec, build_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
-from scripts.harness import aws_session, event_source, lambda_config, lambda_logs
 from scripts.harness.cli import UserError
-from scripts.harness.outputs import StackOutputs
+from scripts.harness.lambda_local import config, event_source
+from scripts.harness.lambda_local import logs as lambda_logs
+from scripts.harness.stack import aws_session
+from scripts.harness.stack.outputs import StackOutputs
 from tests.scripts.local_stack.conftest import StackSpec
 
 STREAM_NAME = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
@@ -81,10 +83,10 @@ def make_poller(
     environment: ScriptedEnvironment,
     stats: event_source.Stats | None = None,
     wait_s: int = 1,
-) -> tuple[event_source.Poller, event_source.QueueSettings, lambda_config.MappingConfig]:
+) -> tuple[event_source.Poller, event_source.QueueSettings, config.MappingConfig]:
     lambda_client = session.client("lambda")
-    function = lambda_config.read_function(lambda_client, stack.function_name)
-    mapping = lambda_config.read_mapping(
+    function = config.read_function(lambda_client, stack.function_name)
+    mapping = config.read_mapping(
         lambda_client, stack.function_name, stack.queue_arn, stack.event_source_mapping_uuid
     )
     sqs = session.client("sqs")
@@ -120,8 +122,8 @@ def test_reads_the_deployed_function_and_mapping(
     session: aws_session.SessionLike, stack: StackOutputs
 ) -> None:
     lambda_client = session.client("lambda")
-    function = lambda_config.read_function(lambda_client, stack.function_name)
-    mapping = lambda_config.read_mapping(
+    function = config.read_function(lambda_client, stack.function_name)
+    mapping = config.read_mapping(
         lambda_client, stack.function_name, stack.queue_arn, stack.event_source_mapping_uuid
     )
     assert function.handler == "registration.app.lambda_handler"
@@ -139,13 +141,13 @@ def test_reads_the_deployed_function_and_mapping(
 def test_refuses_a_zip_that_is_not_the_deployed_code(
     session: aws_session.SessionLike, stack: StackOutputs, tmp_path: Path
 ) -> None:
-    function = lambda_config.read_function(session.client("lambda"), stack.function_name)
+    function = config.read_function(session.client("lambda"), stack.function_name)
     other = tmp_path / "other.zip"
     other.write_bytes(b"PK not the deployed code")
     with pytest.raises(UserError, match=r"runs code .* but .*other\.zip is"):
-        lambda_config.check_code(function, other)
+        config.check_code(function, other)
     with pytest.raises(UserError, match="make package"):
-        lambda_config.check_code(function, tmp_path / "missing.zip")
+        config.check_code(function, tmp_path / "missing.zip")
 
 
 def test_event_records_have_lambdas_shape(

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from scripts import local_stack
-from scripts.harness import outputs, processes
-from scripts.harness import toolchain as tc
+from scripts.harness.stack import outputs, processes
+from scripts.harness.stack import toolchain as tc
 from tests.scripts.local_stack.conftest import StackSpec, build_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from scripts import logs, redrive
-from scripts.harness import aws_session
-from scripts.harness.outputs import StackOutputs
+from scripts.harness.stack import aws_session
+from scripts.harness.stack.outputs import StackOutputs
 
 
 def test_redrive_moves_every_dlq_message_back_with_its_attributes(

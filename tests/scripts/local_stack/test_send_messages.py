@@ -12,9 +12,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from scripts import send_messages
-from scripts.harness import aws_session, ledger, registrations, sender
-from scripts.harness import registrations as reg
-from scripts.harness.outputs import StackOutputs
+from scripts.harness.messages import ledger, registrations, sender
+from scripts.harness.messages import registrations as reg
+from scripts.harness.stack import aws_session
+from scripts.harness.stack.outputs import StackOutputs
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from scripts import verify
-from scripts.harness import aws_session, dlq, reconcile
-from scripts.harness import registrations as reg
-from scripts.harness.dlq import DeadLetter
-from scripts.harness.ledger import Ledger, RunHeader, SentMessage
-from scripts.harness.outputs import StackOutputs
-from scripts.harness.store_readers import StoredUser
+from scripts.harness.messages import dlq, reconcile
+from scripts.harness.messages import registrations as reg
+from scripts.harness.messages.dlq import DeadLetter
+from scripts.harness.messages.ledger import Ledger, RunHeader, SentMessage
+from scripts.harness.messages.store_readers import StoredUser
+from scripts.harness.stack import aws_session
+from scripts.harness.stack.outputs import StackOutputs
 
 SENT_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 

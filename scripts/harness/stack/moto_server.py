@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from scripts.harness import processes
+from scripts.harness.stack import processes
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from scripts.harness.batch_result import REPORT_BATCH_ITEM_FAILURES, settle
+from scripts.harness.lambda_local.batch_result import REPORT_BATCH_ITEM_FAILURES, settle
 
 IDS = ["m1", "m2", "m3"]
 PARTIAL = (REPORT_BATCH_ITEM_FAILURES,)

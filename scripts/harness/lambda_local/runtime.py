@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-BOOTSTRAP = Path(__file__).resolve().with_name("lambda_bootstrap.py")
+BOOTSTRAP = Path(__file__).resolve().with_name("bootstrap.py")
 # Lambda allows 10 s for the init phase of on-demand functions.
 INIT_TIMEOUT_S = 10.0
 RUNTIME_ROOT_DISTRIBUTION = "boto3"

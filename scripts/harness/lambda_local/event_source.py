@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from scripts.harness import batch_result, lambda_logs, sqs_event
-from scripts.harness.lambda_config import FunctionConfig, MappingConfig
+from scripts.harness.lambda_local import batch_result, logs, sqs_event
+from scripts.harness.lambda_local.config import FunctionConfig, MappingConfig
 
 LAMBDA_LONG_POLL_S = 20
 # Stop gathering at half of Lambda's 6 MB invocation payload: the receive that crossed it
@@ -63,7 +63,7 @@ class ExecutionEnvironment(Protocol):
 
 
 EnvironmentFactory = Callable[[], ExecutionEnvironment]
-LogStreamFactory = Callable[[], lambda_logs.LogStream]
+LogStreamFactory = Callable[[], logs.LogStream]
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ class Poller:
         self._stop = stop
         self._wait_s = wait_s
         self._environment: ExecutionEnvironment | None = None
-        self._log_stream: lambda_logs.LogStream | None = None
+        self._log_stream: logs.LogStream | None = None
         self.busy = threading.Event()
 
     def run(self) -> None:
@@ -251,11 +251,11 @@ class Poller:
         if stream is None:
             return
         ended = datetime.now(UTC)
-        stream.add(lambda_logs.start_line(request_id, self._function.version), started)
+        stream.add(logs.start_line(request_id, self._function.version), started)
         for line in invocation.log_lines:
             stream.add(line, ended)
-        stream.add(lambda_logs.end_line(request_id), ended)
-        report = lambda_logs.Report(
+        stream.add(logs.end_line(request_id), ended)
+        report = logs.Report(
             request_id=request_id,
             duration_ms=invocation.duration_ms,
             memory_size_mb=self._function.memory_mb,

@@ -18,9 +18,9 @@ from types import TracebackType
 from typing import Any, TextIO
 
 from scripts.harness.cli import UserError
-from scripts.harness.registrations import PlannedMessage, Record
+from scripts.harness.messages.registrations import PlannedMessage, Record
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 LEDGER_DIR = REPO_ROOT / ".local" / "ledgers"
 LATEST = "latest"
 

@@ -46,9 +46,9 @@ from typing import Any
 
 from python_terraform import IsFlagged, IsNotFlagged, Terraform
 
-from scripts.harness import aws_session
-from scripts.harness import toolchain as tc
 from scripts.harness.cli import UserError
+from scripts.harness.stack import aws_session
+from scripts.harness.stack import toolchain as tc
 
 REPO_ROOT = tc.REPO_ROOT
 PROFILES = aws_session.PROFILES
@@ -340,7 +340,7 @@ def show_state(ws: Workspace) -> dict[str, Any]:
 
 
 def outputs(profile: str) -> dict[str, Any]:
-    """Root outputs of `profile` in `terraform output -json` shape (used by harness.outputs)."""
+    """Root outputs of `profile` in `terraform output -json` shape (for stack.outputs)."""
     return output(workspace(profile))
 
 

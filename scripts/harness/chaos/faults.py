@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from scripts.harness import processes
-from scripts.harness.fault_proxy import FaultProxy
-from scripts.harness.mariadb import MariaDBServer
+from scripts.harness.chaos.fault_proxy import FaultProxy
+from scripts.harness.stack import processes
+from scripts.harness.stack.mariadb import MariaDBServer
 
 POLL_S = 0.2
 

@@ -23,7 +23,7 @@ import json
 import random
 from datetime import timedelta
 
-from scripts.harness import registrations as reg
+from scripts.harness.messages import registrations as reg
 
 INVALID_FRACTION = 0.05
 DUPLICATE_FRACTION = 0.03

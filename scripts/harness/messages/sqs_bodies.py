@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from scripts.harness import sqs_event
+from scripts.harness.lambda_local import sqs_event
 
 DEFAULT_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:registrations"
 SENDER_ID = "AIDAEXAMPLELOCALSENDER"

@@ -62,11 +62,11 @@ def load(profile: str, outputs_file: Path | None = None) -> StackOutputs:
 
 
 def _terraform_outputs(profile: str) -> Mapping[str, Any]:
-    """The root outputs of `profile` through scripts/harness/terraform.py (helper-2's module)."""
+    """The root outputs of `profile` through scripts/harness/stack/terraform.py."""
     try:
-        from scripts.harness import terraform  # noqa: PLC0415 (optional until the stack exists)
+        from scripts.harness.stack import terraform  # noqa: PLC0415 (optional until the stack exists)
     except ImportError as err:
         raise UserError(
-            "no Terraform harness (scripts/harness/terraform.py): pass --outputs FILE"
+            "no Terraform harness (scripts/harness/stack/terraform.py): pass --outputs FILE"
         ) from err
     return terraform.outputs(profile)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scripts.harness import drain
+from scripts.harness.messages import drain
 
 
 class ScriptedQueue:

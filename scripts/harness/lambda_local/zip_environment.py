@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from scripts.harness.event_source import Invocation
-from scripts.harness.lambda_config import FunctionConfig
-from scripts.harness.lambda_runtime import FunctionSpec, LambdaProcess
+from scripts.harness.lambda_local.config import FunctionConfig
+from scripts.harness.lambda_local.event_source import Invocation
+from scripts.harness.lambda_local.runtime import FunctionSpec, LambdaProcess
 
 
 def function_spec(function: FunctionConfig, code_dir: Path) -> FunctionSpec:

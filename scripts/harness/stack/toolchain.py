@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PINS_FILE = REPO_ROOT / "toolchain.toml"
 REGISTRY_HOSTS = ("registry.terraform.io", "registry.opentofu.org")
 GO_BUILD_FLAGS = ("-trimpath", "-ldflags=-s -w")

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from scripts.harness import registrations as reg
-from scripts.harness.dlq import DeadLetter
-from scripts.harness.ledger import Ledger, SentMessage
-from scripts.harness.store_readers import StoredUser
+from scripts.harness.messages import registrations as reg
+from scripts.harness.messages.dlq import DeadLetter
+from scripts.harness.messages.ledger import Ledger, SentMessage
+from scripts.harness.messages.store_readers import StoredUser
 
 # SentTimestamp is stamped by SQS between the start and the end of the send call; allow for
 # clock skew between this machine and the endpoint.

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from scripts.harness.registrations import PlannedMessage
+from scripts.harness.messages.registrations import PlannedMessage
 
 BATCH_SIZE = 10
 MAX_ATTEMPTS = 5

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pymysql
 
-from scripts.harness import processes
-from scripts.harness.toolchain import cache_dir
+from scripts.harness.stack import processes
+from scripts.harness.stack.toolchain import cache_dir
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/bin")
 # A small redo log: quick to initialize and copy; given at every start so it is never resized.

@@ -1,0 +1,5 @@
+"""Faults and hostile input for `make chaos` (and the benchmarks' latency proxy).
+
+faults schedules outages (MariaDB kill, DynamoDB throttling); fault_proxy is the TCP/HTTP proxy
+that injects them; messages builds the hostile, duplicated and shuffled bodies.
+"""

@@ -1,0 +1,5 @@
+"""The stack the commands run against: provisioning, tools and servers.
+
+terraform + toolchain + outputs drive Terraform; aws_session builds sessions for a profile;
+moto_server, mariadb, local_stores and processes start and provision the local servers.
+"""
