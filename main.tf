@@ -22,6 +22,38 @@ locals {
 
   function_extra_environment = local.emulated ? { AWS_ENDPOINT_URL = trimsuffix(var.aws_endpoint_url, "/") } : {}
 
+  registration_db_secret_arn = module.database.master_user_secret_arn
+
+  # What the registration handler may do, each scoped to this stack's resources. Customer keys
+  # add their grants only when given.
+  registration_policy_statements = merge(
+    {
+      ParkInvalidMessages = {
+        actions   = ["sqs:SendMessage"]
+        resources = [module.queue.dlq_arn]
+      }
+      WriteUsers = {
+        actions   = ["dynamodb:PutItem"]
+        resources = [module.table.table_arn]
+      }
+      ReadDatabaseCredentials = {
+        actions   = ["secretsmanager:GetSecretValue"]
+        resources = [local.registration_db_secret_arn]
+      }
+    },
+    var.kms_key_arn == null ? {} : {
+      DecryptWithCustomerKeys = {
+        actions   = ["kms:Decrypt"]
+        resources = [var.kms_key_arn]
+      }
+      # SendMessage to a queue under a customer managed key needs a data key from it.
+      EncryptDeadLetters = {
+        actions   = ["kms:GenerateDataKey"]
+        resources = [var.kms_key_arn]
+      }
+    },
+  )
+
   # What moto 5.2.5 cannot do, switched off only against the emulator (envs/README.md):
   # - RedriveAllowPolicy: ignored, so the provider would wait for it forever;
   # - CloudWatch: provider 6.x speaks a protocol moto does not route (alarms, dashboard);
@@ -138,50 +170,66 @@ module "database" {
   tags = local.tags
 }
 
-module "function" {
+# The registration consumer: SQS -> this function (alias live) -> DynamoDB + MySQL.
+module "registration" {
   source = "./modules/function"
 
   function_name   = var.name
+  description     = "Writes user registrations from SQS into DynamoDB and MySQL"
   zip_path        = local.function_zip_path
+  handler         = "registration.app.lambda_handler"
   architecture    = var.function_architecture
   timeout_seconds = var.function_timeout_seconds
   memory_size     = var.function_memory_size
   log_level       = var.function_log_level
   tracing_mode    = var.function_tracing_mode
-  service_name    = var.name
-
-  manage_logging_config = local.emulator_gaps.lambda_logging_config
 
   reserved_concurrent_executions = var.function_reserved_concurrency
+  manage_logging_config          = local.emulator_gaps.lambda_logging_config
   log_retention_in_days          = var.log_retention_in_days
   logs_kms_key_arn               = var.kms_key_arn
-  extra_environment_variables    = local.function_extra_environment
 
-  subnet_ids         = module.network.private_subnet_ids
-  security_group_ids = [module.network.function_security_group_id]
+  # Contract (docs/CONTRACTS.md): names and ARNs only, never a secret value.
+  environment_variables = merge(local.function_extra_environment, {
+    TABLE_NAME              = module.table.table_name
+    DB_HOST                 = local.function_db.host
+    DB_PORT                 = tostring(local.function_db.port)
+    DB_NAME                 = module.database.db_name
+    DB_SECRET_ARN           = local.registration_db_secret_arn
+    DB_TLS                  = local.function_db.tls
+    DLQ_URL                 = module.queue.dlq_url
+    POWERTOOLS_SERVICE_NAME = var.name
+    POWERTOOLS_LOG_LEVEL    = var.function_log_level
+  })
 
-  table_name                       = module.table.table_name
-  table_arn                        = module.table.table_arn
-  queue_arn                        = module.queue.queue_arn
-  queue_visibility_timeout_seconds = module.queue.visibility_timeout_seconds
-  queue_kms_key_arn                = module.queue.kms_key_arn
-  dlq_url                          = module.queue.dlq_url
-  dlq_arn                          = module.queue.dlq_arn
+  policy_statements = local.registration_policy_statements
 
-  db_host                  = local.function_db.host
-  db_port                  = local.function_db.port
-  db_tls                   = local.function_db.tls
-  db_name                  = module.database.db_name
-  db_secret_arn            = module.database.master_user_secret_arn
-  db_secret_kms_key_arn    = var.kms_key_arn
-  database_max_connections = module.database.max_connections
+  vpc_config = {
+    subnet_ids         = module.network.private_subnet_ids
+    security_group_ids = [module.network.function_security_group_id]
+  }
 
-  event_source_mapping_enabled       = var.event_source_mapping_enabled
-  batch_size                         = var.event_source_batch_size
-  maximum_batching_window_in_seconds = var.event_source_maximum_batching_window_in_seconds
-  maximum_concurrency                = var.event_source_maximum_concurrency
+  sqs_event_source = {
+    queue_arn                          = module.queue.queue_arn
+    queue_visibility_timeout_seconds   = module.queue.visibility_timeout_seconds
+    queue_kms_key_arn                  = module.queue.kms_key_arn
+    enabled                            = var.event_source_mapping_enabled
+    batch_size                         = var.event_source_batch_size
+    maximum_batching_window_in_seconds = var.event_source_maximum_batching_window_in_seconds
+    maximum_concurrency                = var.event_source_maximum_concurrency
+  }
 
   tags = local.tags
+}
+
+moved {
+  from = module.function
+  to   = module.registration
+}
+
+moved {
+  from = module.registration.aws_lambda_event_source_mapping.this
+  to   = module.registration.aws_lambda_event_source_mapping.sqs[0]
 }
 
 module "observability" {
@@ -190,7 +238,7 @@ module "observability" {
   name                   = var.name
   queue_name             = module.queue.queue_name
   dlq_name               = module.queue.dlq_name
-  function_name          = module.function.function_name
+  function_name          = module.registration.function_name
   table_name             = module.table.table_name
   db_instance_identifier = module.database.identifier
   db_max_connections     = module.database.max_connections

@@ -47,15 +47,15 @@ output "db_secret_arn" {
 
 output "function_name" {
   description = "Name of the Lambda function."
-  value       = module.function.function_name
+  value       = module.registration.function_name
 }
 
 output "log_group_name" {
   description = "Log group of the function."
-  value       = module.function.log_group_name
+  value       = module.registration.log_group_name
 }
 
 output "event_source_mapping_uuid" {
   description = "UUID of the SQS event source mapping."
-  value       = module.function.event_source_mapping_uuid
+  value       = module.registration.event_source_mapping_uuid
 }

@@ -11,24 +11,13 @@ locals {
 
   log_group_name = "/aws/lambda/${var.function_name}"
   zip_exists     = fileexists(var.zip_path)
+  in_vpc         = var.vpc_config != null
+  event_source   = var.sqs_event_source
 
-  # Contract (docs/CONTRACTS.md): names and ARNs only, never a secret value.
-  environment_variables = merge(var.extra_environment_variables, {
-    TABLE_NAME              = var.table_name
-    DB_HOST                 = var.db_host
-    DB_PORT                 = tostring(var.db_port)
-    DB_NAME                 = var.db_name
-    DB_SECRET_ARN           = var.db_secret_arn
-    DB_TLS                  = var.db_tls
-    DLQ_URL                 = var.dlq_url
-    POWERTOOLS_SERVICE_NAME = var.service_name
-    POWERTOOLS_LOG_LEVEL    = var.log_level
-  })
+  minimum_visibility_timeout_seconds = local.event_source == null ? 0 : 6 * var.timeout_seconds + local.event_source.maximum_batching_window_in_seconds
 
-  minimum_visibility_timeout_seconds = 6 * var.timeout_seconds + var.maximum_batching_window_in_seconds
-  peak_database_connections          = var.maximum_concurrency * var.connections_per_invocation
-
-  kms_decrypt_key_arns = distinct(compact([var.queue_kms_key_arn, var.db_secret_kms_key_arn]))
+  # IAM role names are account-global: a prefix lets the same stack live in a second Region.
+  role_name_prefix = "${substr(var.function_name, 0, 37)}-"
 
   tags = merge({ "terraform-module" = "function" }, var.tags)
 }
@@ -46,7 +35,7 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 ################################################################################
-# Execution role: each statement scoped to the resources of this stack
+# Execution role: the caller's statements plus what every function of this kind needs
 ################################################################################
 
 data "aws_iam_policy_document" "assume" {
@@ -67,67 +56,30 @@ data "aws_iam_policy_document" "this" {
     resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
   }
 
-  statement {
-    sid       = "ConsumeSourceQueue"
-    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-    resources = [var.queue_arn]
-  }
-
-  statement {
-    sid       = "ParkInvalidMessages"
-    actions   = ["sqs:SendMessage"]
-    resources = [var.dlq_arn]
-  }
-
-  statement {
-    sid       = "WriteUsers"
-    actions   = ["dynamodb:PutItem", "dynamodb:GetItem"]
-    resources = [var.table_arn]
-  }
-
-  statement {
-    sid       = "ReadDatabaseCredentials"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.db_secret_arn]
-  }
-
+  # AWSLambdaVPCAccessExecutionRole, with the mutating calls limited to this account and Region.
   dynamic "statement" {
-    for_each = length(local.kms_decrypt_key_arns) > 0 ? [1] : []
+    for_each = local.in_vpc ? [1] : []
 
     content {
-      sid       = "DecryptWithCustomerKeys"
-      actions   = ["kms:Decrypt"]
-      resources = local.kms_decrypt_key_arns
+      sid       = "DescribeNetworkInterfaces"
+      actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+      resources = ["*"] # Describe calls have no resource-level permissions.
     }
   }
 
-  # SendMessage to a queue under a customer managed key needs a data key from it.
   dynamic "statement" {
-    for_each = var.queue_kms_key_arn == null ? [] : [var.queue_kms_key_arn]
+    for_each = local.in_vpc ? [1] : []
 
     content {
-      sid       = "EncryptDeadLetters"
-      actions   = ["kms:GenerateDataKey"]
-      resources = [statement.value]
+      sid = "ManageNetworkInterfaces"
+      actions = [
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+      ]
+      resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:*/*"]
     }
-  }
-
-  # AWSLambdaVPCAccessExecutionRole, with the mutating calls limited to this account and region.
-  statement {
-    sid       = "DescribeNetworkInterfaces"
-    actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid = "ManageNetworkInterfaces"
-    actions = [
-      "ec2:CreateNetworkInterface",
-      "ec2:DeleteNetworkInterface",
-      "ec2:AssignPrivateIpAddresses",
-      "ec2:UnassignPrivateIpAddresses",
-    ]
-    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:*/*"]
   }
 
   dynamic "statement" {
@@ -139,10 +91,52 @@ data "aws_iam_policy_document" "this" {
       resources = ["*"] # X-Ray has no resource-level permissions for these actions.
     }
   }
+
+  # The event source mapping polls with the function's role.
+  dynamic "statement" {
+    for_each = local.event_source == null ? [] : [local.event_source.queue_arn]
+
+    content {
+      sid       = "ConsumeSourceQueue"
+      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = try(local.event_source.queue_kms_key_arn, null) == null ? [] : [local.event_source.queue_kms_key_arn]
+
+    content {
+      sid       = "DecryptSourceQueue"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.policy_statements
+
+    content {
+      sid       = statement.key
+      effect    = statement.value.effect
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = statement.value.conditions
+
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
+    }
+  }
 }
 
 resource "aws_iam_role" "this" {
-  name               = "${var.function_name}-execution"
+  name_prefix        = local.role_name_prefix
   description        = "Execution role of the ${var.function_name} Lambda function"
   assume_role_policy = data.aws_iam_policy_document.assume.json
 
@@ -156,14 +150,15 @@ resource "aws_iam_role_policy" "this" {
 }
 
 ################################################################################
-# Function
+# Function: every apply that changes code or configuration publishes a version
 ################################################################################
 
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_116:Failed messages go to the SQS queue's redrive DLQ; a function-level DLQ only serves asynchronous invocations.
+  #checkov:skip=CKV_AWS_116:Queue-fed functions use the queue's redrive DLQ; a function-level DLQ only serves asynchronous invocations.
   #checkov:skip=CKV_AWS_272:Code signing needs a Signer profile and a signing step in the build; out of scope for this reference.
+  #checkov:skip=CKV_AWS_117:vpc_config is an input: every function of this stack passes one, a caller outside a VPC decides so deliberately.
   function_name = var.function_name
-  description   = "Writes user registrations from SQS into DynamoDB and MySQL"
+  description   = var.description
   role          = aws_iam_role.this.arn
 
   filename         = var.zip_path
@@ -173,17 +168,30 @@ resource "aws_lambda_function" "this" {
   architectures    = [var.architecture]
   timeout          = var.timeout_seconds
   memory_size      = var.memory_size
+  publish          = true
+
+  ephemeral_storage {
+    size = var.ephemeral_storage_size
+  }
 
   reserved_concurrent_executions = var.reserved_concurrent_executions
   kms_key_arn                    = var.environment_kms_key_arn
 
-  vpc_config {
-    subnet_ids         = var.subnet_ids
-    security_group_ids = var.security_group_ids
+  dynamic "vpc_config" {
+    for_each = local.in_vpc ? [var.vpc_config] : []
+
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
   }
 
-  environment {
-    variables = local.environment_variables
+  dynamic "environment" {
+    for_each = length(var.environment_variables) > 0 ? [1] : []
+
+    content {
+      variables = var.environment_variables
+    }
   }
 
   dynamic "logging_config" {
@@ -217,34 +225,66 @@ resource "aws_lambda_function" "this" {
     }
 
     precondition {
-      condition     = length(distinct(var.subnet_ids)) >= 2
-      error_message = "The function needs at least two distinct subnets (in distinct Availability Zones)."
+      condition     = !local.in_vpc || length(distinct(try(var.vpc_config.subnet_ids, []))) >= 2
+      error_message = "In a VPC the function needs at least two distinct subnets (in distinct Availability Zones)."
     }
 
     precondition {
-      condition     = var.reserved_concurrent_executions == null ? true : var.reserved_concurrent_executions >= var.maximum_concurrency
-      error_message = "reserved_concurrent_executions (${coalesce(var.reserved_concurrent_executions, 0)}) is below the event source's maximum_concurrency (${var.maximum_concurrency}): the surplus pollers would only be throttled."
+      condition     = var.reserved_concurrent_executions == null || try(local.event_source.maximum_concurrency, null) == null ? true : var.reserved_concurrent_executions >= local.event_source.maximum_concurrency
+      error_message = "reserved_concurrent_executions is below the event source's maximum_concurrency: the surplus pollers would only be throttled."
     }
   }
 }
 
+# Traffic goes to the alias, never to $LATEST. After the first apply the release command
+# (`make release`) owns which version it points at and any canary weight, so Terraform must not
+# move it back: see README.md.
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  description      = "What the event sources invoke; moved by the release command"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+
+  lifecycle {
+    ignore_changes = [function_version, routing_config]
+  }
+}
+
 ################################################################################
-# SQS event source mapping
+# SQS event source mapping (optional), on the alias
 ################################################################################
 
-resource "aws_lambda_event_source_mapping" "this" {
-  event_source_arn = var.queue_arn
-  function_name    = aws_lambda_function.this.arn
-  enabled          = var.event_source_mapping_enabled
+resource "aws_lambda_event_source_mapping" "sqs" {
+  count = local.event_source == null ? 0 : 1
 
-  batch_size                         = var.batch_size
-  maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
+  event_source_arn = local.event_source.queue_arn
+  function_name    = aws_lambda_alias.live.arn
+  enabled          = local.event_source.enabled
 
-  # The handler reports failed message IDs; only those return to the queue.
-  function_response_types = ["ReportBatchItemFailures"]
+  batch_size                         = local.event_source.batch_size
+  maximum_batching_window_in_seconds = local.event_source.maximum_batching_window_in_seconds
+  function_response_types            = local.event_source.report_batch_item_failures ? ["ReportBatchItemFailures"] : []
 
-  scaling_config {
-    maximum_concurrency = var.maximum_concurrency
+  dynamic "scaling_config" {
+    for_each = local.event_source.maximum_concurrency == null ? [] : [local.event_source.maximum_concurrency]
+
+    content {
+      maximum_concurrency = scaling_config.value
+    }
+  }
+
+  dynamic "filter_criteria" {
+    for_each = length(local.event_source.filter_patterns) > 0 ? [1] : []
+
+    content {
+      dynamic "filter" {
+        for_each = local.event_source.filter_patterns
+
+        content {
+          pattern = filter.value
+        }
+      }
+    }
   }
 
   tags = local.tags
@@ -254,18 +294,13 @@ resource "aws_lambda_event_source_mapping" "this" {
 
   lifecycle {
     precondition {
-      condition     = var.batch_size <= 10 || var.maximum_batching_window_in_seconds >= 1
-      error_message = "batch_size ${var.batch_size} > 10 requires maximum_batching_window_in_seconds >= 1 (an SQS event source rule)."
+      condition     = local.event_source.batch_size <= 10 || local.event_source.maximum_batching_window_in_seconds >= 1
+      error_message = "batch_size ${local.event_source.batch_size} > 10 requires maximum_batching_window_in_seconds >= 1 (an SQS event source rule)."
     }
 
     precondition {
-      condition     = local.peak_database_connections < var.database_max_connections
-      error_message = "maximum_concurrency ${var.maximum_concurrency} x ${var.connections_per_invocation} connection(s) per invocation = ${local.peak_database_connections} must stay below the database's max_connections (${var.database_max_connections})."
-    }
-
-    precondition {
-      condition     = var.queue_visibility_timeout_seconds >= local.minimum_visibility_timeout_seconds
-      error_message = "The queue's visibility timeout (${var.queue_visibility_timeout_seconds} s) is below 6 x function timeout + batching window = ${local.minimum_visibility_timeout_seconds} s."
+      condition     = local.event_source.queue_visibility_timeout_seconds >= local.minimum_visibility_timeout_seconds
+      error_message = "The queue's visibility timeout (${local.event_source.queue_visibility_timeout_seconds} s) is below 6 x function timeout + batching window = ${local.minimum_visibility_timeout_seconds} s."
     }
   }
 }

@@ -1,5 +1,5 @@
 ################################################################################
-# Function
+# Code and runtime
 ################################################################################
 
 variable "function_name" {
@@ -12,15 +12,25 @@ variable "function_name" {
   }
 }
 
+variable "description" {
+  description = "Description of the function (what it does, for the console and `aws lambda list-functions`)."
+  type        = string
+  default     = null
+}
+
 variable "zip_path" {
-  description = "Path of the deployment package built by `make package` (dist/registration.zip)."
+  description = "Path of the deployment package (`make package` builds dist/<name>.zip). Its SHA-256 is the function's source_code_hash, so a rebuilt zip publishes a new version."
   type        = string
 }
 
 variable "handler" {
-  description = "Handler inside the zip."
+  description = "Handler inside the zip, <module>.<function> (e.g. registration.app.lambda_handler)."
   type        = string
-  default     = "registration.app.lambda_handler"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_.]*\\.[A-Za-z_][A-Za-z0-9_]*$", var.handler))
+    error_message = "handler must look like package.module.function."
+  }
 }
 
 variable "runtime" {
@@ -46,7 +56,7 @@ variable "architecture" {
 }
 
 variable "timeout_seconds" {
-  description = "Function timeout. The queue's visibility timeout must be at least 6 times this plus the batching window."
+  description = "Function timeout. With an SQS event source the queue's visibility timeout must be at least 6 times this plus the batching window."
   type        = number
   default     = 30
 
@@ -67,8 +77,19 @@ variable "memory_size" {
   }
 }
 
+variable "ephemeral_storage_size" {
+  description = "Size of /tmp in MB (512 is free; up to 10240)."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.ephemeral_storage_size >= 512 && var.ephemeral_storage_size <= 10240 && floor(var.ephemeral_storage_size) == var.ephemeral_storage_size
+    error_message = "ephemeral_storage_size must be a whole number between 512 and 10240."
+  }
+}
+
 variable "reserved_concurrent_executions" {
-  description = "Reserved concurrency; null leaves the function on the unreserved pool (new accounts cannot reserve any). When set it must be at least maximum_concurrency."
+  description = "Reserved concurrency; null leaves the function on the unreserved pool (new accounts cannot reserve any). With an SQS event source it must be at least its maximum_concurrency."
   type        = number
   default     = null
 
@@ -79,7 +100,7 @@ variable "reserved_concurrent_executions" {
 }
 
 variable "tracing_mode" {
-  description = "X-Ray tracing: Active samples and records requests, PassThrough only forwards upstream trace headers."
+  description = "X-Ray tracing: Active samples and records requests (the role then may write traces), PassThrough only forwards upstream trace headers."
   type        = string
   default     = "Active"
 
@@ -89,8 +110,43 @@ variable "tracing_mode" {
   }
 }
 
+################################################################################
+# Environment
+################################################################################
+
+variable "environment_variables" {
+  description = "Environment of the function: names and ARNs, never a secret value. Names that look like a credential (PASSWORD, SECRET, TOKEN, ACCESS_KEY, PRIVATE_KEY) are refused unless they end in _ARN."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.environment_variables) : can(regex("_ARN$", name)) || !can(regex("(?i)(PASSWORD|PASSWD|SECRET|TOKEN|ACCESS_KEY|PRIVATE_KEY)", name))])
+    error_message = "environment_variables must not carry credentials: pass the ARN of a secret (a name ending in _ARN) instead."
+  }
+
+  validation {
+    condition     = alltrue([for name in keys(var.environment_variables) : can(regex("^[A-Za-z][A-Za-z0-9_]*$", name)) && !startswith(name, "AWS_LAMBDA_")])
+    error_message = "environment variable names must be letters, digits and '_', and not use the reserved AWS_LAMBDA_ prefix."
+  }
+}
+
+variable "environment_kms_key_arn" {
+  description = "ARN of a customer managed KMS key for the environment variables; null uses the Lambda service key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.environment_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:", var.environment_kms_key_arn))
+    error_message = "environment_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+################################################################################
+# Logs
+################################################################################
+
 variable "log_level" {
-  description = "Level of the function's JSON logs: POWERTOOLS_LOG_LEVEL and Lambda's application log level."
+  description = "Application log level Lambda filters on (JSON log format)."
   type        = string
   default     = "INFO"
 
@@ -101,15 +157,9 @@ variable "log_level" {
 }
 
 variable "manage_logging_config" {
-  description = "Set the function's logging_config (JSON format, log levels, log group). Only for an emulator that does not store it (moto 5.2.5; a change would show on every plan) should this be false."
+  description = "Set the function's logging_config (JSON format, log levels, log group). false only against an emulator that does not store it (moto 5.2.5: a change would show on every plan)."
   type        = bool
   default     = true
-}
-
-variable "service_name" {
-  description = "POWERTOOLS_SERVICE_NAME: the service key of every log line."
-  type        = string
-  default     = "registrations"
 }
 
 variable "log_retention_in_days" {
@@ -134,200 +184,104 @@ variable "logs_kms_key_arn" {
   }
 }
 
-variable "environment_kms_key_arn" {
-  description = "ARN of a customer managed KMS key for the environment variables; null uses the Lambda service key. The variables never hold secrets."
-  type        = string
-  default     = null
+################################################################################
+# Network (optional)
+################################################################################
+
+variable "vpc_config" {
+  description = "Private subnets (at least two, in distinct Availability Zones) and security groups for the function's network interfaces; null runs it outside any VPC. In a VPC the role also gets the network-interface permissions Lambda needs."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
 
   validation {
-    condition     = var.environment_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:", var.environment_kms_key_arn))
-    error_message = "environment_kms_key_arn must be a KMS key ARN."
-  }
-}
-
-variable "extra_environment_variables" {
-  description = "Additional environment variables (e.g. AWS_ENDPOINT_URL for the local profile). Names of the contract variables and anything that looks like a credential are refused."
-  type        = map(string)
-  default     = {}
-
-  validation {
-    condition     = length(setintersection(keys(var.extra_environment_variables), ["TABLE_NAME", "DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET_ARN", "DB_TLS", "DLQ_URL", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"])) == 0
-    error_message = "extra_environment_variables must not redefine the contract variables of docs/CONTRACTS.md."
-  }
-
-  validation {
-    condition     = alltrue([for name in keys(var.extra_environment_variables) : !can(regex("(?i)(PASSWORD|PASSWD|SECRET|TOKEN|ACCESS_KEY|PRIVATE_KEY)", name))])
-    error_message = "extra_environment_variables must not carry credentials (names matching PASSWORD, SECRET, TOKEN, ACCESS_KEY, PRIVATE_KEY)."
+    condition     = var.vpc_config == null ? true : length(var.vpc_config.subnet_ids) >= 2 && length(var.vpc_config.security_group_ids) >= 1
+    error_message = "vpc_config needs at least two subnets (in distinct Availability Zones) and one security group."
   }
 }
 
 ################################################################################
-# Network
+# Permissions
 ################################################################################
 
-variable "subnet_ids" {
-  description = "Private subnets for the function's network interfaces; at least two, in distinct Availability Zones."
-  type        = list(string)
+variable "policy_statements" {
+  description = "What the function may do beyond writing its logs (and, when given, its network interfaces and X-Ray traces): IAM statements keyed by Sid, each scoped to the resources of the stack. The module adds the queue permissions of its own SQS event source."
+  type = map(object({
+    effect    = optional(string, "Allow")
+    actions   = list(string)
+    resources = list(string)
+    conditions = optional(list(object({
+      test     = string
+      variable = string
+      values   = list(string)
+    })), [])
+  }))
+  default = {}
 
   validation {
-    condition     = length(var.subnet_ids) >= 2
-    error_message = "subnet_ids needs at least two subnets (in distinct Availability Zones)."
+    condition     = alltrue([for sid in keys(var.policy_statements) : can(regex("^[A-Za-z0-9]+$", sid))])
+    error_message = "policy_statements keys are statement Sids: letters and digits only."
   }
-}
-
-variable "security_group_ids" {
-  description = "Security groups of the function (the network module's function group)."
-  type        = list(string)
 
   validation {
-    condition     = length(var.security_group_ids) >= 1
-    error_message = "security_group_ids needs at least one security group."
-  }
-}
-
-################################################################################
-# What the function reads and writes
-################################################################################
-
-variable "table_name" {
-  description = "DynamoDB table (TABLE_NAME)."
-  type        = string
-}
-
-variable "table_arn" {
-  description = "ARN of the DynamoDB table; scope of dynamodb:PutItem/GetItem."
-  type        = string
-}
-
-variable "queue_arn" {
-  description = "ARN of the source queue."
-  type        = string
-}
-
-variable "queue_visibility_timeout_seconds" {
-  description = "Visibility timeout of the source queue, checked against timeout_seconds and the batching window."
-  type        = number
-}
-
-variable "dlq_url" {
-  description = "URL of the dead-letter queue the handler sends permanently invalid messages to (DLQ_URL)."
-  type        = string
-}
-
-variable "dlq_arn" {
-  description = "ARN of the dead-letter queue; scope of sqs:SendMessage."
-  type        = string
-}
-
-variable "queue_kms_key_arn" {
-  description = "Customer managed key of the queues, if any: the role then gets kms:Decrypt (receive) and kms:GenerateDataKey (send to the DLQ) on it."
-  type        = string
-  default     = null
-}
-
-variable "db_host" {
-  description = "MySQL host (DB_HOST)."
-  type        = string
-}
-
-variable "db_port" {
-  description = "MySQL port (DB_PORT)."
-  type        = number
-
-  validation {
-    condition     = var.db_port >= 1 && var.db_port <= 65535
-    error_message = "db_port must be a TCP port."
-  }
-}
-
-variable "db_name" {
-  description = "MySQL schema (DB_NAME)."
-  type        = string
-}
-
-variable "db_tls" {
-  description = "DB_TLS: verify (TLS with CA verification), require (TLS without verification) or off (local MariaDB only)."
-  type        = string
-  default     = "verify"
-
-  validation {
-    condition     = contains(["verify", "require", "off"], var.db_tls)
-    error_message = "db_tls must be verify, require or off."
-  }
-}
-
-variable "db_secret_arn" {
-  description = "Secrets Manager secret with {\"username\", \"password\"} (DB_SECRET_ARN); scope of secretsmanager:GetSecretValue. Only the ARN reaches the function."
-  type        = string
-}
-
-variable "db_secret_kms_key_arn" {
-  description = "Customer managed key of the secret, if any (the role then gets kms:Decrypt on it). null for the AWS managed key aws/secretsmanager."
-  type        = string
-  default     = null
-}
-
-variable "database_max_connections" {
-  description = "max_connections of the database: the event source mapping may not open more concurrent invocations than the database accepts connections."
-  type        = number
-
-  validation {
-    condition     = var.database_max_connections >= 1
-    error_message = "database_max_connections must be at least 1."
-  }
-}
-
-variable "connections_per_invocation" {
-  description = "MySQL connections one execution environment holds (the handler keeps one)."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.connections_per_invocation >= 1 && floor(var.connections_per_invocation) == var.connections_per_invocation
-    error_message = "connections_per_invocation must be a whole number >= 1."
+    condition     = alltrue([for s in values(var.policy_statements) : contains(["Allow", "Deny"], s.effect) && length(s.actions) > 0 && length(s.resources) > 0])
+    error_message = "every policy statement needs an effect (Allow or Deny), at least one action and at least one resource."
   }
 }
 
 ################################################################################
-# Event source mapping
+# SQS event source (optional)
 ################################################################################
 
-variable "event_source_mapping_enabled" {
-  description = "Whether Lambda polls the queue. The local profile disables it: moto would consume the messages itself."
-  type        = bool
-  default     = true
-}
-
-variable "batch_size" {
-  description = "Messages per invocation (1-10000 for a standard queue; above 10 needs a batching window of at least 1 s)."
-  type        = number
-  default     = 10
+variable "sqs_event_source" {
+  description = <<-EOT
+    Optional SQS event source mapping, fed to the alias `live`:
+    queue_arn, queue_visibility_timeout_seconds (checked against the timeout and window),
+    queue_kms_key_arn (customer key of the queue: the role may then decrypt with it),
+    enabled (false against moto, which would consume the messages itself), batch_size (1-10000;
+    above 10 needs a window >= 1 s), maximum_batching_window_in_seconds (0-300),
+    maximum_concurrency (2-1000, null for none), report_batch_item_failures (only the failed
+    message IDs return to the queue), filter_patterns (JSON patterns of Lambda's event filtering;
+    a message matching none is deleted without an invocation).
+  EOT
+  type = object({
+    queue_arn                          = string
+    queue_visibility_timeout_seconds   = number
+    queue_kms_key_arn                  = optional(string)
+    enabled                            = optional(bool, true)
+    batch_size                         = optional(number, 10)
+    maximum_batching_window_in_seconds = optional(number, 0)
+    maximum_concurrency                = optional(number)
+    report_batch_item_failures         = optional(bool, true)
+    filter_patterns                    = optional(list(string), [])
+  })
+  default = null
 
   validation {
-    condition     = var.batch_size >= 1 && var.batch_size <= 10000 && floor(var.batch_size) == var.batch_size
-    error_message = "batch_size must be a whole number between 1 and 10000."
+    condition     = var.sqs_event_source == null ? true : can(regex("^arn:aws[a-z-]*:sqs:", var.sqs_event_source.queue_arn))
+    error_message = "sqs_event_source.queue_arn must be an SQS queue ARN."
   }
-}
-
-variable "maximum_batching_window_in_seconds" {
-  description = "How long Lambda gathers messages before invoking (0-300 s)."
-  type        = number
-  default     = 0
 
   validation {
-    condition     = var.maximum_batching_window_in_seconds >= 0 && var.maximum_batching_window_in_seconds <= 300 && floor(var.maximum_batching_window_in_seconds) == var.maximum_batching_window_in_seconds
-    error_message = "maximum_batching_window_in_seconds must be a whole number between 0 and 300."
+    condition     = var.sqs_event_source == null ? true : var.sqs_event_source.batch_size >= 1 && var.sqs_event_source.batch_size <= 10000 && floor(var.sqs_event_source.batch_size) == var.sqs_event_source.batch_size
+    error_message = "sqs_event_source.batch_size must be a whole number between 1 and 10000."
   }
-}
-
-variable "maximum_concurrency" {
-  description = "Most concurrent invocations the SQS event source starts (2-1000). Bounded by the database's connection budget."
-  type        = number
-  default     = 10
 
   validation {
-    condition     = var.maximum_concurrency >= 2 && var.maximum_concurrency <= 1000 && floor(var.maximum_concurrency) == var.maximum_concurrency
-    error_message = "maximum_concurrency must be a whole number between 2 and 1000."
+    condition     = var.sqs_event_source == null ? true : var.sqs_event_source.maximum_batching_window_in_seconds >= 0 && var.sqs_event_source.maximum_batching_window_in_seconds <= 300 && floor(var.sqs_event_source.maximum_batching_window_in_seconds) == var.sqs_event_source.maximum_batching_window_in_seconds
+    error_message = "sqs_event_source.maximum_batching_window_in_seconds must be a whole number between 0 and 300."
+  }
+
+  validation {
+    condition     = try(var.sqs_event_source.maximum_concurrency, null) == null ? true : var.sqs_event_source.maximum_concurrency >= 2 && var.sqs_event_source.maximum_concurrency <= 1000 && floor(var.sqs_event_source.maximum_concurrency) == var.sqs_event_source.maximum_concurrency
+    error_message = "sqs_event_source.maximum_concurrency must be null or a whole number between 2 and 1000."
+  }
+
+  validation {
+    condition     = var.sqs_event_source == null ? true : length(var.sqs_event_source.filter_patterns) <= 5 && alltrue([for pattern in var.sqs_event_source.filter_patterns : can(jsondecode(pattern))])
+    error_message = "sqs_event_source.filter_patterns must hold at most 5 JSON documents (Lambda's default quota)."
   }
 }
 
