@@ -10,19 +10,38 @@ locals {
     var.tags,
   )
 
-  function_zip_path = coalesce(var.function_zip_path, "${path.root}/dist/registration.zip")
+  function_zip_path  = coalesce(var.function_zip_path, "${path.root}/dist/registration.zip")
+  bootstrap_zip_path = coalesce(var.bootstrap_zip_path, "${path.root}/dist/bootstrap.zip")
 
-  # What the function is told about the database: RDS with verified TLS, unless the local profile
-  # points it at the local MariaDB.
+  # What the function is told about the database: the RDS Proxy or RDS itself, with verified TLS,
+  # unless the local profile points it at the local MariaDB.
   function_db = var.function_db_endpoint_override != null ? var.function_db_endpoint_override : {
+    host = var.db_proxy_enabled ? module.database.proxy_endpoint : module.database.address
+    port = module.database.port
+    tls  = "verify"
+  }
+
+  # The bootstrap logs in as the master user, which the proxy does not serve: RDS directly.
+  bootstrap_db = var.function_db_endpoint_override != null ? var.function_db_endpoint_override : {
     host = module.database.address
     port = module.database.port
     tls  = "verify"
   }
 
+  table_kms_key_arn = var.table_kms_key_arn != null ? var.table_kms_key_arn : var.kms_key_arn
+
+  # Connections the registration function may hold: one per environment, twice over because the
+  # environments a deploy or a scale-down retires keep theirs until wait_timeout closes them, plus
+  # a reserve for the bootstrap, monitoring and an operator. Through the proxy, the proxy's pool
+  # is the bound instead (proxy_max_connections_percent of max_connections).
+  db_connection_reserve = 5
+  db_required_connections = var.db_proxy_enabled ? 0 : (
+    2 * var.event_source_maximum_concurrency + local.db_connection_reserve
+  )
+
   function_extra_environment = local.emulated ? { AWS_ENDPOINT_URL = trimsuffix(var.aws_endpoint_url, "/") } : {}
 
-  registration_db_secret_arn = module.database.master_user_secret_arn
+  registration_db_secret_arn = module.db_bootstrap.application_secret_arn
 
   # What the registration handler may do, each scoped to this stack's resources. Customer keys
   # add their grants only when given.
@@ -39,6 +58,13 @@ locals {
       ReadDatabaseCredentials = {
         actions   = ["secretsmanager:GetSecretValue"]
         resources = [local.registration_db_secret_arn]
+      }
+    },
+    # A table key of its own (or the stack's key) must let the role encrypt the items it writes.
+    local.table_kms_key_arn == null ? {} : {
+      UseTableKey = {
+        actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
+        resources = [local.table_kms_key_arn]
       }
     },
     var.kms_key_arn == null ? {} : {
@@ -58,7 +84,8 @@ locals {
   # - RedriveAllowPolicy: ignored, so the provider would wait for it forever;
   # - CloudWatch: provider 6.x speaks a protocol moto does not route (alarms, dashboard);
   # - DB parameters come back without their Source, Lambda's LoggingConfig is not stored and
-  #   security group rules lose their descriptions: each would show as changed on every plan.
+  #   security group rules lose their descriptions: each would show as changed on every plan;
+  # - Lambda invocations need Docker: the local stack runs the bootstrap's code itself.
   # (Enhanced Monitoring and the RDS CA are ordinary variables; envs/local.tfvars sets them.)
   emulator_gaps = {
     redrive_allow_policy  = !local.emulated
@@ -67,6 +94,7 @@ locals {
     db_parameters         = !local.emulated
     lambda_logging_config = !local.emulated
     rule_descriptions     = !local.emulated
+    bootstrap_invocation  = !local.emulated
   }
 }
 
@@ -103,12 +131,21 @@ module "network" {
 
   name                        = var.name
   vpc_cidr                    = var.vpc_cidr
+  availability_zone_ids       = var.availability_zone_ids
   az_count                    = var.az_count
   database_port               = 3306
+  proxy_enabled               = var.db_proxy_enabled
   flow_logs_enabled           = var.flow_logs_enabled
   flow_logs_retention_in_days = var.log_retention_in_days
   logs_kms_key_arn            = var.kms_key_arn
   rule_descriptions_enabled   = local.emulator_gaps.rule_descriptions
+
+  # The endpoints carry the functions' data calls; nothing else of the account gets through.
+  endpoint_policy_resources = {
+    dynamodb       = [module.table.table_arn]
+    secretsmanager = [module.database.master_user_secret_arn, module.db_bootstrap.application_secret_arn]
+    sqs            = [module.queue.queue_arn, module.queue.dlq_arn]
+  }
 
   tags = local.tags
 }
@@ -132,7 +169,7 @@ module "table" {
 
   name                           = "${var.name}-users"
   point_in_time_recovery_enabled = var.table_point_in_time_recovery_enabled
-  kms_key_arn                    = var.kms_key_arn
+  kms_key_arn                    = local.table_kms_key_arn
   deletion_protection_enabled    = var.deletion_protection
 
   tags = local.tags
@@ -152,6 +189,7 @@ module "database" {
   db_name               = var.db_name
   port                  = 3306
   max_connections       = var.db_max_connections
+  required_connections  = local.db_required_connections
   manage_parameters     = local.emulator_gaps.db_parameters
   ca_cert_identifier    = var.db_ca_cert_identifier
   multi_az              = var.db_multi_az
@@ -165,7 +203,45 @@ module "database" {
 
   log_retention_in_days        = var.log_retention_in_days
   performance_insights_enabled = var.db_performance_insights_enabled
+  database_insights_mode       = var.db_database_insights_mode
   monitoring_interval          = var.db_monitoring_interval
+
+  proxy_enabled            = var.db_proxy_enabled
+  proxy_secret_arns        = [module.db_bootstrap.application_secret_arn]
+  proxy_security_group_ids = compact([module.network.proxy_security_group_id])
+
+  tags = local.tags
+}
+
+# The schema and the application's least-privilege MySQL user; the handler never sees the
+# master secret.
+module "db_bootstrap" {
+  source = "./modules/db_bootstrap"
+
+  name         = var.name
+  zip_path     = local.bootstrap_zip_path
+  architecture = var.function_architecture
+  invoke       = local.emulator_gaps.bootstrap_invocation
+
+  database = {
+    host = local.bootstrap_db.host
+    port = local.bootstrap_db.port
+    name = module.database.db_name
+    tls  = local.bootstrap_db.tls
+  }
+  master_secret_arn              = module.database.master_user_secret_arn
+  master_secret_kms_key_arn      = var.kms_key_arn
+  application_secret_kms_key_arn = var.kms_key_arn
+
+  vpc_config = {
+    subnet_ids         = module.network.private_subnet_ids
+    security_group_ids = [module.network.function_security_group_id]
+  }
+  environment_variables = local.function_extra_environment
+
+  manage_logging_config = local.emulator_gaps.lambda_logging_config
+  log_retention_in_days = var.log_retention_in_days
+  logs_kms_key_arn      = var.kms_key_arn
 
   tags = local.tags
 }
@@ -246,6 +322,7 @@ module "observability" {
   alarms_enabled    = local.emulator_gaps.alarms
   create_sns_topic  = var.alarm_topic_enabled
   alarm_email       = var.alarm_email
+  alarm_topic_arns  = var.alarm_topic_arns
   dashboard_enabled = local.emulator_gaps.dashboard
 
   tags = local.tags

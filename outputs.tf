@@ -1,4 +1,5 @@
-# Names fixed by docs/CONTRACTS.md. Nothing secret: the database password stays in Secrets Manager.
+# Names fixed by docs/CONTRACTS.md (plus db_bootstrap_event, for the local stack). Nothing secret:
+# the database passwords stay in Secrets Manager.
 
 output "queue_url" {
   description = "URL of the registration queue."
@@ -41,7 +42,7 @@ output "db_name" {
 }
 
 output "db_secret_arn" {
-  description = "ARN of the RDS-managed Secrets Manager secret with the database credentials (the ARN only)."
+  description = "ARN of the Secrets Manager secret with the application user's credentials, written by the bootstrap (the ARN only)."
   value       = module.database.master_user_secret_arn
 }
 
@@ -58,4 +59,9 @@ output "log_group_name" {
 output "event_source_mapping_uuid" {
   description = "UUID of the SQS event source mapping."
   value       = module.registration.event_source_mapping_uuid
+}
+
+output "db_bootstrap_event" {
+  description = "Input of the database bootstrap function (ARNs, endpoint, user name, grants; no secret): Terraform invokes it on AWS, scripts/local_stack.py runs its code with it locally."
+  value       = module.db_bootstrap.event
 }

@@ -90,8 +90,14 @@ variable "vpc_cidr" {
   default     = "10.42.0.0/16"
 }
 
+variable "availability_zone_ids" {
+  description = "Zone ids of the private subnets, e.g. [\"use1-az1\", \"use1-az2\"] (ids name the same physical zone in every account). null: the first az_count zone ids of the Region in sorted order, leaving out the ones known to refuse Lambda, RDS or new subnets (modules/network)."
+  type        = list(string)
+  default     = null
+}
+
 variable "az_count" {
-  description = "Private subnets, one per Availability Zone (at least 2)."
+  description = "Private subnets, one per Availability Zone (at least 2), when availability_zone_ids is null."
   type        = number
   default     = 2
 }
@@ -124,6 +130,12 @@ variable "queue_visibility_timeout_seconds" {
 
 variable "function_zip_path" {
   description = "Deployment package; null means \"$${path.root}/dist/registration.zip\" (built by `make package`)."
+  type        = string
+  default     = null
+}
+
+variable "bootstrap_zip_path" {
+  description = "Package of the database bootstrap function; null means \"$${path.root}/dist/bootstrap.zip\" (built by `make package`)."
   type        = string
   default     = null
 }
@@ -198,7 +210,7 @@ variable "event_source_maximum_batching_window_in_seconds" {
 }
 
 variable "event_source_maximum_concurrency" {
-  description = "Most concurrent invocations from the queue (2-1000); must stay below db_max_connections."
+  description = "Most concurrent invocations from the queue (2-1000). Without the proxy, db_max_connections must hold 2 x this + 5 (retired environments keep their connection until wait_timeout)."
   type        = number
   default     = 10
 }
@@ -206,6 +218,17 @@ variable "event_source_maximum_concurrency" {
 ################################################################################
 # Table
 ################################################################################
+
+variable "table_kms_key_arn" {
+  description = "Customer managed KMS key of the DynamoDB table, when it differs from kms_key_arn (the function's role is granted Decrypt, Encrypt, GenerateDataKey* and DescribeKey on it). null uses kms_key_arn."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.table_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:", var.table_kms_key_arn))
+    error_message = "table_kms_key_arn must be a KMS key ARN."
+  }
+}
 
 variable "table_point_in_time_recovery_enabled" {
   description = "Point-in-time recovery of the DynamoDB table."
@@ -289,6 +312,18 @@ variable "db_performance_insights_enabled" {
   default     = false
 }
 
+variable "db_database_insights_mode" {
+  description = "CloudWatch Database Insights mode: standard or advanced (advanced needs Performance Insights with >= 465 days retention). null keeps the AWS default."
+  type        = string
+  default     = null
+}
+
+variable "db_proxy_enabled" {
+  description = "Put an RDS Proxy (TLS required) between the function and the database, and point the function at it: the way past max_connections when concurrency grows (docs/CAPACITY.md). Not in the local profile: see envs/README.md."
+  type        = bool
+  default     = false
+}
+
 variable "db_ca_cert_identifier" {
   description = "CA of the RDS server certificate (the function verifies it). null keeps the Region default (local profile only)."
   type        = string
@@ -309,6 +344,12 @@ variable "alarm_email" {
   description = "E-mail address notified by the alarms (confirm the subscription mail). null: no subscription."
   type        = string
   default     = null
+}
+
+variable "alarm_topic_arns" {
+  description = "Existing SNS topics (e.g. the on-call topic) the alarms notify, besides the created one. On AWS, alarm_email or this must be set: the plan fails when the alarms would notify nobody."
+  type        = list(string)
+  default     = []
 }
 
 variable "alarm_topic_enabled" {

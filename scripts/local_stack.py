@@ -32,11 +32,12 @@ from scripts.harness.stack import terraform as tf
 
 PROG = "local_stack"
 REPO_ROOT = Path(__file__).resolve().parents[1]
+LAMBDAS_DIR = REPO_ROOT / "lambdas"
 EXTERNAL_MYSQL_HINT = (
     "to use an existing MySQL 8 / MariaDB instead, set function_db_endpoint_override "
     "(host, port, tls) in envs/local.tfvars, run `local_stack --no-mariadb up`, and create on "
-    "that server the schema (db_name output) and the user whose username/password are in the "
-    "db_secret_arn secret"
+    "that server the schema (db_name output) and a master user from the RDS-managed secret "
+    "(db_bootstrap_event output); `up` then creates the application user"
 )
 RUNNER_STOP_TIMEOUT_S = 30.0
 
@@ -67,6 +68,11 @@ class Layout:
         return self.local_dir / "outputs.json"
 
     @property
+    def bootstrap_event_file(self) -> Path:
+        """The input Terraform gives the bootstrap function on AWS (no secret in it)."""
+        return self.terraform_dir / "bootstrap-event.json"
+
+    @property
     def ledger_dir(self) -> Path:
         return self.local_dir / "ledgers"
 
@@ -91,6 +97,7 @@ class Layout:
             self.local_dir / "mariadb",
             self.ledger_dir,
             self.outputs_file,
+            self.bootstrap_event_file,
             self.runner_status,
             self.runner_log,
             self.local_dir / "moto.log",
@@ -170,8 +177,12 @@ def deploy(layout: Layout) -> outputs.StackOutputs:
     print(f"{PROG}: terraform apply, {workspace.describe()}", flush=True)
     started = time.monotonic()
     tf.apply(workspace, auto_approve=True, stream=_stdout_is_a_file())
-    stack = outputs.StackOutputs.from_mapping(tf.output(workspace))
+    raw_outputs = tf.output(workspace)
+    stack = outputs.StackOutputs.from_mapping(raw_outputs)
     layout.outputs_file.write_text(stack.to_json() + "\n")
+    layout.bootstrap_event_file.write_text(
+        json.dumps(raw_outputs["db_bootstrap_event"]["value"], indent=2) + "\n"
+    )
     print(f"{PROG}: applied in {time.monotonic() - started:.1f} s")
     return stack
 
@@ -185,14 +196,51 @@ def _stdout_is_a_file() -> bool:
     return True
 
 
-def provision_database(
-    session: aws_session.SessionLike, stack: outputs.StackOutputs, database: mariadb.MariaDBServer
+def provision_master_user(
+    server: mariadb.MariaDBServer, *, database: str, username: str, password: str
 ) -> None:
-    """Create the schema and the user the stack's secret names (RDS would have done it)."""
-    user, password = store_readers.credentials(
-        session.client("secretsmanager"), stack.db_secret_arn
-    )
-    database.provision(database=stack.db_name, user=user, password=password)
+    """The schema and the master user RDS creates with the instance (idempotent).
+
+    Like RDS's master user it holds every privilege with GRANT OPTION, which is what the
+    bootstrap needs to create the application user; nothing else logs in with it.
+    """
+    account = (username, "%")
+    with server.root_connection() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE DATABASE IF NOT EXISTS `{database}` "
+            "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        )
+        cursor.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (*account, password))
+        cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (*account, password))
+        cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@%s WITH GRANT OPTION", account)
+
+
+def provision_database(
+    session: aws_session.SessionLike, layout: Layout, database: mariadb.MariaDBServer | None
+) -> dict[str, Any]:
+    """What RDS and the bootstrap function do on AWS, against the local MariaDB.
+
+    The master user comes from the RDS-managed secret moto created (on a MySQL of the user's,
+    `--no-mariadb`, it must exist already); then the bootstrap
+    function's own code (lambdas/bootstrap) runs here with the input Terraform would invoke it
+    with, because moto cannot run a Lambda function without Docker. It creates the table and the
+    least-privilege application user, whose password lands in the db_secret_arn secret.
+    """
+    event = json.loads(layout.bootstrap_event_file.read_text())
+    secrets_client = session.client("secretsmanager")
+    user, password = store_readers.credentials(secrets_client, event["master_secret_arn"])
+    if database is not None:
+        provision_master_user(
+            database, database=event["database"], username=user, password=password
+        )
+    if str(LAMBDAS_DIR) not in sys.path:
+        sys.path.append(str(LAMBDAS_DIR))
+    from bootstrap import app as bootstrap_app  # noqa: PLC0415 (lives beside the functions)
+
+    try:
+        return bootstrap_app.bootstrap(bootstrap_app.Request.from_event(event), secrets_client)
+    except bootstrap_app.BootstrapError as err:
+        raise cli.UserError(f"database bootstrap failed: {err}") from err
 
 
 def runner_status(layout: Layout) -> dict[str, Any]:
@@ -236,13 +284,11 @@ def up(layout: Layout) -> outputs.StackOutputs:
     if package.main(["--arch", "x86_64"]) != 0:
         raise cli.UserError("packaging failed (see above)")
     stack = deploy(layout)
-    if database is not None:
-        provision_database(layout.session(), stack, database)
-    else:
-        print(
-            f"{PROG}: MariaDB not started: the function uses the MySQL in envs/local.tfvars; "
-            f"it needs schema {stack.db_name} and the user in secret {stack.db_secret_arn}"
-        )
+    result = provision_database(layout.session(), layout, database)
+    print(
+        f"{PROG}: MySQL user {result['username']} created or given a new password, "
+        f"grants {result['grants']}, password in {stack.db_secret_arn}"
+    )
     pid = start_runner(layout)
     status = runner_status(layout)
     print(

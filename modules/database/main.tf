@@ -1,10 +1,19 @@
 data "aws_partition" "current" {}
 
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
 locals {
   # "8.4" or "8.4.7" -> parameter group family "mysql8.4".
   major_version = join(".", slice(split(".", var.engine_version), 0, 2))
 
-  final_snapshot_identifier = coalesce(var.final_snapshot_identifier, "${var.identifier}-final")
+  # A stable suffix kept in state: a second instance of the same identifier (recreated after a
+  # destroy) must not collide with the first one's final snapshot.
+  final_snapshot_identifier = coalesce(var.final_snapshot_identifier, "${var.identifier}-final-${terraform_data.final_snapshot_suffix.output}")
+
+  # Performance Insights is not offered on the micro and small burstable classes.
+  performance_insights_supported = !can(regex("^db\\.t[2-4]g?\\.(micro|small)$", var.instance_class))
 
   parameters = {
     # 1 = ON: the server refuses unencrypted connections (instances take 1/0, clusters ON/OFF).
@@ -12,6 +21,10 @@ locals {
     character_set_server     = "utf8mb4"
     collation_server         = "utf8mb4_0900_ai_ci"
     max_connections          = tostring(var.max_connections)
+    # A retired Lambda environment never closes its connection; the server must, well before
+    # the 8 h default, or a few deploys exhaust max_connections.
+    wait_timeout        = tostring(var.idle_connection_timeout_seconds)
+    interactive_timeout = tostring(var.idle_connection_timeout_seconds)
     # Feed the slowquery export; without it the exported log stays empty.
     slow_query_log  = "1"
     long_query_time = "1"
@@ -47,6 +60,19 @@ resource "aws_db_parameter_group" "this" {
   # A new family (major upgrade) needs the new group before the instance switches to it.
   lifecycle {
     create_before_destroy = true
+
+    precondition {
+      condition     = var.max_connections >= var.required_connections
+      error_message = "max_connections ${var.max_connections} is below the ${var.required_connections} connections the clients may hold (concurrency x connections per environment, doubled while retired environments wait for wait_timeout, plus the reserve). Raise db_max_connections (and the instance class), lower the concurrency, or enable the RDS Proxy."
+    }
+  }
+}
+
+resource "terraform_data" "final_snapshot_suffix" {
+  input = substr(uuid(), 0, 8)
+
+  lifecycle {
+    ignore_changes = [input]
   }
 }
 
@@ -71,13 +97,20 @@ data "aws_iam_policy_document" "monitoring_assume" {
       type        = "Service"
       identifiers = ["monitoring.rds.amazonaws.com"]
     }
+
+    # Confused-deputy protection: only RDS acting for this account may assume the role.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
   }
 }
 
 resource "aws_iam_role" "monitoring" {
   count = var.monitoring_interval > 0 ? 1 : 0
 
-  name               = "${var.identifier}-rds-monitoring"
+  name_prefix        = "${substr(var.identifier, 0, 22)}-rds-monitoring-"
   assume_role_policy = data.aws_iam_policy_document.monitoring_assume[0].json
 
   tags = local.tags
@@ -134,6 +167,7 @@ resource "aws_db_instance" "this" {
   performance_insights_enabled          = var.performance_insights_enabled
   performance_insights_kms_key_id       = var.performance_insights_enabled ? var.kms_key_arn : null
   performance_insights_retention_period = var.performance_insights_enabled ? var.performance_insights_retention_period : null
+  database_insights_mode                = var.database_insights_mode
 
   monitoring_interval = var.monitoring_interval
   monitoring_role_arn = var.monitoring_interval > 0 ? aws_iam_role.monitoring[0].arn : null
@@ -144,4 +178,137 @@ resource "aws_db_instance" "this" {
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy_attachment.monitoring,
   ]
+
+  lifecycle {
+    precondition {
+      condition     = !var.performance_insights_enabled || local.performance_insights_supported
+      error_message = "Performance Insights is not available on ${var.instance_class} (micro and small burstable classes): choose a larger class or set performance_insights_enabled = false."
+    }
+
+    precondition {
+      condition     = var.database_insights_mode != "advanced" || (var.performance_insights_enabled && var.performance_insights_retention_period >= 465)
+      error_message = "database_insights_mode = \"advanced\" needs Performance Insights enabled with a retention of at least 465 days."
+    }
+  }
+}
+
+################################################################################
+# RDS Proxy (optional): pools the functions' connections, so concurrency is no longer bounded by
+# max_connections, and fails over without the clients' DNS caches
+################################################################################
+
+data "aws_iam_policy_document" "proxy_assume" {
+  count = var.proxy_enabled ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["rds.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "proxy" {
+  count = var.proxy_enabled ? 1 : 0
+
+  statement {
+    sid       = "ReadClientSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = var.proxy_secret_arns
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+
+    content {
+      sid       = "DecryptClientSecrets"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${data.aws_region.current.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role" "proxy" {
+  count = var.proxy_enabled ? 1 : 0
+
+  name_prefix        = "${substr(var.identifier, 0, 26)}-rds-proxy-"
+  assume_role_policy = data.aws_iam_policy_document.proxy_assume[0].json
+
+  tags = local.tags
+}
+
+resource "aws_iam_role_policy" "proxy" {
+  count = var.proxy_enabled ? 1 : 0
+
+  name   = "read-client-secrets"
+  role   = aws_iam_role.proxy[0].id
+  policy = data.aws_iam_policy_document.proxy[0].json
+}
+
+resource "aws_db_proxy" "this" {
+  count = var.proxy_enabled ? 1 : 0
+
+  name                   = var.identifier
+  engine_family          = "MYSQL"
+  role_arn               = aws_iam_role.proxy[0].arn
+  vpc_subnet_ids         = var.subnet_ids
+  vpc_security_group_ids = var.proxy_security_group_ids
+  require_tls            = true
+  idle_client_timeout    = var.idle_connection_timeout_seconds
+  debug_logging          = false
+
+  dynamic "auth" {
+    for_each = var.proxy_secret_arns
+
+    content {
+      auth_scheme = "SECRETS"
+      iam_auth    = "DISABLED"
+      secret_arn  = auth.value
+    }
+  }
+
+  tags = local.tags
+
+  depends_on = [aws_iam_role_policy.proxy]
+
+  lifecycle {
+    precondition {
+      condition     = length(var.proxy_secret_arns) > 0 && length(var.proxy_security_group_ids) > 0
+      error_message = "The RDS Proxy needs at least one client secret (proxy_secret_arns) and a security group (proxy_security_group_ids)."
+    }
+  }
+}
+
+resource "aws_db_proxy_default_target_group" "this" {
+  count = var.proxy_enabled ? 1 : 0
+
+  db_proxy_name = aws_db_proxy.this[0].name
+
+  connection_pool_config {
+    max_connections_percent      = var.proxy_max_connections_percent
+    max_idle_connections_percent = floor(var.proxy_max_connections_percent / 2)
+    connection_borrow_timeout    = 30
+  }
+}
+
+resource "aws_db_proxy_target" "this" {
+  count = var.proxy_enabled ? 1 : 0
+
+  db_proxy_name          = aws_db_proxy.this[0].name
+  target_group_name      = aws_db_proxy_default_target_group.this[0].name
+  db_instance_identifier = aws_db_instance.this.identifier
 }

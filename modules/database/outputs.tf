@@ -62,3 +62,13 @@ output "log_group_names" {
   description = "CloudWatch log groups of the exported MySQL logs, by log type."
   value       = { for log, group in aws_cloudwatch_log_group.this : log => group.name }
 }
+
+output "proxy_endpoint" {
+  description = "Endpoint of the RDS Proxy; null when proxy_enabled is false."
+  value       = one(aws_db_proxy.this[*].endpoint)
+}
+
+output "final_snapshot_identifier" {
+  description = "Name the final snapshot will get on deletion (null when skip_final_snapshot)."
+  value       = var.skip_final_snapshot ? null : local.final_snapshot_identifier
+}

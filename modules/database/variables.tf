@@ -196,7 +196,7 @@ variable "skip_final_snapshot" {
 }
 
 variable "final_snapshot_identifier" {
-  description = "Name of the final snapshot taken on deletion when skip_final_snapshot = false; null uses \"<identifier>-final\". Must not exist yet when the instance is deleted."
+  description = "Name of the final snapshot taken on deletion when skip_final_snapshot = false; null uses \"<identifier>-final-<suffix>\", the suffix random and kept in state, so a recreated instance never meets its predecessor's snapshot."
   type        = string
   default     = null
 
@@ -235,7 +235,7 @@ variable "log_retention_in_days" {
 }
 
 variable "performance_insights_enabled" {
-  description = "Performance Insights (not available on db.t4g.micro/small and db.t3.micro/small for MySQL)."
+  description = "Performance Insights (not available on the micro/small burstable classes: a precondition refuses them)."
   type        = bool
   default     = false
 }
@@ -266,4 +266,66 @@ variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)
   default     = {}
+}
+
+variable "required_connections" {
+  description = "Connections the clients may hold at once (the caller computes it from its concurrency); max_connections must be at least this (a precondition). 0 when an RDS Proxy pools the clients."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.required_connections >= 0 && floor(var.required_connections) == var.required_connections
+    error_message = "required_connections must be a whole number >= 0."
+  }
+}
+
+variable "idle_connection_timeout_seconds" {
+  description = "wait_timeout and interactive_timeout of the server (and the proxy's idle client timeout): how long a connection left open by a retired Lambda environment keeps its slot."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.idle_connection_timeout_seconds >= 60 && var.idle_connection_timeout_seconds <= 28800 && floor(var.idle_connection_timeout_seconds) == var.idle_connection_timeout_seconds
+    error_message = "idle_connection_timeout_seconds must be a whole number between 60 and 28800."
+  }
+}
+
+variable "database_insights_mode" {
+  description = "CloudWatch Database Insights: \"standard\" or \"advanced\" (needs Performance Insights with >= 465 days of retention, so a class above micro/small). null keeps the AWS default (standard)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.database_insights_mode == null ? true : contains(["standard", "advanced"], var.database_insights_mode)
+    error_message = "database_insights_mode must be standard or advanced."
+  }
+}
+
+variable "proxy_enabled" {
+  description = "Put an RDS Proxy (TLS required, secrets authentication) in front of the instance."
+  type        = bool
+  default     = false
+}
+
+variable "proxy_secret_arns" {
+  description = "Secrets Manager secrets ({\"username\", \"password\"}) of the users the proxy admits; its role may read only these."
+  type        = list(string)
+  default     = []
+}
+
+variable "proxy_security_group_ids" {
+  description = "Security groups of the proxy (the network module's proxy group)."
+  type        = list(string)
+  default     = []
+}
+
+variable "proxy_max_connections_percent" {
+  description = "Share of max_connections the proxy may open to the instance."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.proxy_max_connections_percent >= 1 && var.proxy_max_connections_percent <= 100
+    error_message = "proxy_max_connections_percent must be between 1 and 100."
+  }
 }

@@ -8,19 +8,19 @@ output "vpc_cidr_block" {
   value       = aws_vpc.this.cidr_block
 }
 
-output "availability_zones" {
-  description = "Availability Zones of the private subnets, in subnet order."
-  value       = local.azs
+output "availability_zone_ids" {
+  description = "Availability Zone ids of the private subnets, in subnet order."
+  value       = local.zone_ids
 }
 
 output "private_subnet_ids" {
   description = "IDs of the private subnets, one per Availability Zone."
-  value       = [for az in local.azs : aws_subnet.private[az].id]
+  value       = [for zone_id in local.zone_ids : aws_subnet.private[zone_id].id]
 }
 
 output "private_route_table_ids" {
   description = "IDs of the private route tables, one per Availability Zone."
-  value       = [for az in local.azs : aws_route_table.private[az].id]
+  value       = [for zone_id in local.zone_ids : aws_route_table.private[zone_id].id]
 }
 
 output "function_security_group_id" {
@@ -56,4 +56,9 @@ output "interface_endpoint_ids" {
 output "flow_log_group_name" {
   description = "CloudWatch log group of the VPC flow logs, or null when disabled."
   value       = one(aws_cloudwatch_log_group.flow_logs[*].name)
+}
+
+output "proxy_security_group_id" {
+  description = "Security group of the RDS Proxy; null when proxy_enabled is false."
+  value       = one(aws_security_group.proxy[*].id)
 }

@@ -19,8 +19,19 @@ variable "vpc_cidr" {
   }
 }
 
+variable "availability_zone_ids" {
+  description = "Zone ids of the private subnets (e.g. [\"use1-az1\", \"use1-az2\"]), like terraform-aws-modules/vpc's azs but by id, which names the same physical zone in every account. null picks the first az_count ids of the Region in sorted order, minus excluded_availability_zone_ids. Each zone keeps its CIDR block (the id's number) whatever else is chosen."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.availability_zone_ids == null ? true : length(var.availability_zone_ids) >= 2 && alltrue([for id in var.availability_zone_ids : can(regex("^[a-z]+[0-9]+-az[0-9]+$", id))])
+    error_message = "availability_zone_ids must hold at least two zone ids such as use1-az1."
+  }
+}
+
 variable "az_count" {
-  description = "Number of private subnets, each in its own Availability Zone of the current region. At least 2 so the function and the database survive the loss of one zone."
+  description = "Private subnets when availability_zone_ids is null: one per zone, at least 2 so the function and the database survive the loss of one zone."
   type        = number
   default     = 2
 
@@ -28,6 +39,12 @@ variable "az_count" {
     condition     = var.az_count >= 2 && var.az_count <= 6 && floor(var.az_count) == var.az_count
     error_message = "az_count must be a whole number between 2 and 6."
   }
+}
+
+variable "excluded_availability_zone_ids" {
+  description = "Zone ids never chosen by default: zones where Lambda or RDS is not offered or new subnets are refused (use1-az3 in us-east-1, usw1-az2 in us-west-1, apne1-az3 in ap-northeast-1)."
+  type        = list(string)
+  default     = ["use1-az3", "usw1-az2", "apne1-az3"]
 }
 
 variable "subnet_newbits" {
@@ -67,6 +84,23 @@ variable "rule_descriptions_enabled" {
   description = "Describe each security group rule. Only for an emulator that does not return rule descriptions (moto 5.2.5; a change would show on every plan) should this be false."
   type        = bool
   default     = true
+}
+
+variable "proxy_enabled" {
+  description = "Create the security group of an RDS Proxy between the functions and the database (MySQL from the function group, to the database and the Secrets Manager endpoint). The function group keeps its direct path: the bootstrap function logs in as the master user, which the proxy does not serve."
+  type        = bool
+  default     = false
+}
+
+variable "endpoint_policy_resources" {
+  description = "ARNs each VPC endpoint admits, by service (dynamodb, secretsmanager, sqs): the endpoint policies allow this stack's data calls on these resources only, by principals of this account. A service left out is limited to this account's resources in the Region."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition     = alltrue([for service in keys(var.endpoint_policy_resources) : contains(["dynamodb", "secretsmanager", "sqs"], service)])
+    error_message = "endpoint_policy_resources keys must be dynamodb, secretsmanager or sqs."
+  }
 }
 
 variable "flow_logs_enabled" {

@@ -125,6 +125,7 @@ locals {
       period      = 60
       evaluations = 1
       threshold   = 0
+      comparison  = "GreaterThanThreshold"
     }
     queue-oldest-message-age = {
       description = "The oldest message in ${var.queue_name} is older than ${var.queue_age_alarm_seconds} s: the function is not keeping up or not polling."
@@ -135,6 +136,7 @@ locals {
       period      = 60
       evaluations = 5
       threshold   = var.queue_age_alarm_seconds
+      comparison  = "GreaterThanThreshold"
     }
     function-errors = {
       description = "${var.function_name} failed invocations (whole batches returned to the queue)."
@@ -145,6 +147,7 @@ locals {
       period      = 300
       evaluations = 1
       threshold   = var.function_errors_threshold
+      comparison  = "GreaterThanThreshold"
     }
     function-throttles = {
       description = "${var.function_name} invocations were throttled (reserved or account concurrency exhausted)."
@@ -155,6 +158,7 @@ locals {
       period      = 300
       evaluations = 1
       threshold   = 0
+      comparison  = "GreaterThanThreshold"
     }
     db-cpu = {
       description = "${var.db_instance_identifier} CPU above ${var.db_cpu_alarm_percent} % for 15 minutes."
@@ -165,6 +169,7 @@ locals {
       period      = 300
       evaluations = 3
       threshold   = var.db_cpu_alarm_percent
+      comparison  = "GreaterThanThreshold"
     }
     db-connections = {
       description = "${var.db_instance_identifier} holds more than ${local.db_connections_threshold} of ${var.db_max_connections} connections."
@@ -175,8 +180,34 @@ locals {
       period      = 300
       evaluations = 1
       threshold   = local.db_connections_threshold
+      comparison  = "GreaterThanThreshold"
+    }
+    db-free-storage = {
+      description = "${var.db_instance_identifier} has less than ${var.db_free_storage_alarm_bytes} bytes of free storage: autoscaling is at its limit or cannot keep up; a full volume stops every write."
+      namespace   = "AWS/RDS"
+      metric_name = "FreeStorageSpace"
+      dimensions  = { DBInstanceIdentifier = var.db_instance_identifier }
+      statistic   = "Minimum"
+      period      = 300
+      evaluations = 1
+      threshold   = var.db_free_storage_alarm_bytes
+      comparison  = "LessThanThreshold"
+    }
+    db-freeable-memory = {
+      description = "${var.db_instance_identifier} has less than ${var.db_freeable_memory_alarm_bytes} bytes of freeable memory for 15 minutes: the class is too small for its connections and buffer pool, swapping follows."
+      namespace   = "AWS/RDS"
+      metric_name = "FreeableMemory"
+      dimensions  = { DBInstanceIdentifier = var.db_instance_identifier }
+      statistic   = "Minimum"
+      period      = 300
+      evaluations = 3
+      threshold   = var.db_freeable_memory_alarm_bytes
+      comparison  = "LessThanThreshold"
     }
   }
+
+  # An alarm nobody hears is the failure this stack exists to prevent.
+  notification_targets = length(var.alarm_topic_arns) + (var.create_sns_topic && var.alarm_email != null ? 1 : 0)
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
@@ -191,7 +222,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   period              = each.value.period
   evaluation_periods  = each.value.evaluations
   threshold           = each.value.threshold
-  comparison_operator = "GreaterThanThreshold"
+  comparison_operator = each.value.comparison
   # No datapoints means no traffic (SQS and Lambda publish nothing when idle), not a fault.
   treat_missing_data = "notBreaching"
 
@@ -199,6 +230,13 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   ok_actions    = local.alarm_actions
 
   tags = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.notification_targets > 0
+      error_message = "The alarms would notify nobody: set alarm_email (subscribed to the created topic) or alarm_topic_arns (e.g. your on-call topic)."
+    }
+  }
 }
 
 ################################################################################

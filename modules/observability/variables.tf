@@ -87,6 +87,28 @@ variable "function_errors_threshold" {
   }
 }
 
+variable "db_free_storage_alarm_bytes" {
+  description = "FreeStorageSpace (bytes) below which the storage alarm fires."
+  type        = number
+  default     = 2147483648
+
+  validation {
+    condition     = var.db_free_storage_alarm_bytes > 0
+    error_message = "db_free_storage_alarm_bytes must be positive."
+  }
+}
+
+variable "db_freeable_memory_alarm_bytes" {
+  description = "FreeableMemory (bytes) below which, for 15 minutes, the memory alarm fires. The default suits the 1 GiB micro class; raise it with the class."
+  type        = number
+  default     = 67108864
+
+  validation {
+    condition     = var.db_freeable_memory_alarm_bytes > 0
+    error_message = "db_freeable_memory_alarm_bytes must be positive."
+  }
+}
+
 variable "alarms_enabled" {
   description = "Create the CloudWatch alarms. Only for emulators that lack the CloudWatch API (moto 5.2.5 does not speak the provider's CloudWatch protocol) should this be false."
   type        = bool
