@@ -216,7 +216,9 @@ def provision_master_user(
 
 
 def provision_database(
-    session: aws_session.SessionLike, layout: Layout, database: mariadb.MariaDBServer | None
+    session: aws_session.SessionLike,
+    event: dict[str, Any],
+    database: mariadb.MariaDBServer | None,
 ) -> dict[str, Any]:
     """What RDS and the bootstrap function do on AWS, against the local MariaDB.
 
@@ -226,7 +228,6 @@ def provision_database(
     with, because moto cannot run a Lambda function without Docker. It creates the table and the
     least-privilege application user, whose password lands in the db_secret_arn secret.
     """
-    event = json.loads(layout.bootstrap_event_file.read_text())
     secrets_client = session.client("secretsmanager")
     user, password = store_readers.credentials(secrets_client, event["master_secret_arn"])
     if database is not None:
@@ -284,7 +285,8 @@ def up(layout: Layout) -> outputs.StackOutputs:
     if package.main(["--arch", "x86_64"]) != 0:
         raise cli.UserError("packaging failed (see above)")
     stack = deploy(layout)
-    result = provision_database(layout.session(), layout, database)
+    event = json.loads(layout.bootstrap_event_file.read_text())
+    result = provision_database(layout.session(), event, database)
     print(
         f"{PROG}: MySQL user {result['username']} created or given a new password, "
         f"grants {result['grants']}, password in {stack.db_secret_arn}"

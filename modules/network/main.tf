@@ -14,11 +14,6 @@ data "aws_availability_zones" "all" {
     name   = "zone-type"
     values = ["availability-zone"]
   }
-
-  filter {
-    name   = "opt-in-status"
-    values = ["opt-in-not-required"]
-  }
 }
 
 locals {
@@ -67,8 +62,8 @@ resource "aws_subnet" "private" {
 
   lifecycle {
     precondition {
-      condition     = length(local.zone_ids) >= 2 && length(distinct(local.zone_ids)) == length(local.zone_ids)
-      error_message = "The subnets need at least two distinct Availability Zones; ${local.region} offers ${jsonencode(sort(data.aws_availability_zones.all.zone_ids))} after excluding ${jsonencode(var.excluded_availability_zone_ids)}."
+      condition     = (var.availability_zone_ids != null || length(local.zone_ids) == var.az_count) && length(distinct(local.zone_ids)) == length(local.zone_ids)
+      error_message = "az_count = ${var.az_count} needs as many distinct Availability Zones; ${local.region} offers ${jsonencode(sort(data.aws_availability_zones.all.zone_ids))} after excluding ${jsonencode(var.excluded_availability_zone_ids)}."
     }
 
     precondition {

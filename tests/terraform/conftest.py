@@ -2,7 +2,7 @@
 
 The configuration is copied into a temporary directory so that a test session neither writes
 `.terraform.lock.hcl` or state into the shared checkout nor sees files others are editing
-mid-run. The deployment package is snapshotted too (`dist/registration.zip` when it exists,
+mid-run. The deployment packages are snapshotted too (`dist/<function>.zip` when it exists,
 else a small placeholder): a zip rebuilt during the session would show up as a diff.
 """
 
@@ -33,6 +33,7 @@ class Stack:
 
     root: Path
     zip_path: Path
+    bootstrap_zip_path: Path
     endpoint_url: str
     work_dir: Path
 
@@ -50,7 +51,11 @@ class Stack:
             root=self.root,
             endpoint_url=self.endpoint_url,
             state_dir=self.work_dir / name,
-            variables={"function_zip_path": str(self.zip_path), **variables},
+            variables={
+                "function_zip_path": str(self.zip_path),
+                "bootstrap_zip_path": str(self.bootstrap_zip_path),
+                **variables,
+            },
             environ={},
         )
         if profile == "local":
@@ -76,18 +81,18 @@ def _copy_configuration(destination: Path) -> None:
         )
 
 
-def _snapshot_zip(destination: Path) -> Path:
-    built = REPO_ROOT / "dist" / "registration.zip"
-    target = destination / "registration.zip"
+def _snapshot_zip(destination: Path, function: str) -> Path:
+    built = REPO_ROOT / "dist" / f"{function}.zip"
+    target = destination / f"{function}.zip"
     if built.is_file():
         shutil.copy2(built, target)
     else:
         with zipfile.ZipFile(target, "w") as archive:
             archive.writestr(
-                "registration/app.py",
-                "def lambda_handler(event, context):\n    return {'batchItemFailures': []}\n",
+                f"{function}/app.py",
+                "def lambda_handler(event, context):\n    return {}\n",
             )
-            archive.writestr("registration/__init__.py", "")
+            archive.writestr(f"{function}/__init__.py", "")
     return target
 
 
@@ -123,7 +128,8 @@ def stack(
     _copy_configuration(root)
     result = Stack(
         root=root,
-        zip_path=_snapshot_zip(base),
+        zip_path=_snapshot_zip(base, "registration"),
+        bootstrap_zip_path=_snapshot_zip(base, "bootstrap"),
         endpoint_url=moto.endpoint_url,
         work_dir=base / "work",
     )
@@ -149,11 +155,16 @@ def local_plan(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     )
 
 
+# The aws profile refuses a plan whose alarms would notify nobody; a real deployment sets its own.
+ALARM_EMAIL = "oncall@example.com"
+
+
 @pytest.fixture(scope="session")
 def aws_plan(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Plan JSON of the aws profile (its settings, moto's data sources)."""
     return plan_json(
-        stack.workspace("aws", name="plan-aws"), tmp_path_factory.mktemp("plans") / "aws"
+        stack.workspace("aws", name="plan-aws", alarm_email=ALARM_EMAIL),
+        tmp_path_factory.mktemp("plans") / "aws",
     )
 
 

@@ -7,13 +7,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pymysql
+import pymysql.err
 import pytest
 
 from scripts.harness.stack import aws_session, moto_server
 from scripts.harness.stack import terraform as tf
+from scripts.local_stack import provision_database
+from tests.conftest import DatabaseServer
 from tests.terraform.conftest import Stack
 from tests.terraform.iam_rules import wildcard_grants
-from tests.terraform.test_plan_contract import CONTRACT_ENVIRONMENT, CONTRACT_OUTPUTS, SECRET_NAME
+from tests.terraform.test_plan_contract import CONTRACT_ENVIRONMENT, SECRET_NAME, STACK_OUTPUTS
 
 pytestmark = pytest.mark.terraform
 
@@ -32,13 +36,47 @@ def pending_changes(ws: tf.Workspace, plan_file: Path) -> list[str]:
     return changes
 
 
+def assert_least_privilege_login(secret: dict[str, Any], port: int, database: str) -> None:
+    """The application user may upsert users and nothing more."""
+    with (
+        pymysql.connect(
+            host="127.0.0.1",
+            port=port,
+            user=secret["username"],
+            password=secret["password"],
+            database=database,
+            autocommit=True,
+        ) as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO users (user_id, name, email, registered_at, version) "
+            "VALUES ('rt-1', 'Round Trip', NULL, '2026-11-30 12:00:00', 'v1')"
+        )
+        cursor.execute("SELECT name FROM users WHERE user_id = 'rt-1'")
+        assert cursor.fetchall() == (("Round Trip",),)
+        with pytest.raises(pymysql.err.OperationalError) as denied:
+            cursor.execute("DELETE FROM users")
+        assert denied.value.args[0] == 1142
+
+
 def test_local_profile_round_trip(
     stack: Stack,
     moto: moto_server.MotoServer,
+    mariadb_server: DatabaseServer,
     tmp_path: Path,
     record_property: Any,
 ) -> None:
-    ws = stack.workspace("local", name="round-trip")
+    # The function (and the bootstrap) talk to this session's MariaDB, as local_stack's do.
+    ws = stack.workspace(
+        "local",
+        name="round-trip",
+        function_db_endpoint_override={
+            "host": "127.0.0.1",
+            "port": mariadb_server.port,
+            "tls": "off",
+        },
+    )
     session = aws_session.session(aws_session.local_target(moto.endpoint_url))
     timings: dict[str, float] = {}
 
@@ -47,7 +85,14 @@ def test_local_profile_round_trip(
     timings["apply"] = time.monotonic() - started
     try:
         outputs = {name: item["value"] for name, item in tf.output(ws).items()}
-        assert set(outputs) == CONTRACT_OUTPUTS
+        assert set(outputs) == STACK_OUTPUTS
+
+        # What aws_lambda_invocation does on AWS: the bootstrap creates the table and the
+        # application user, and writes its password into the (so far empty) db_secret_arn.
+        started = time.monotonic()
+        result = provision_database(session, outputs["db_bootstrap_event"], mariadb_server.server)
+        timings["bootstrap"] = time.monotonic() - started
+        assert result["created"] is True
 
         started = time.monotonic()
         has_changes = tf.plan(ws)
@@ -55,15 +100,23 @@ def test_local_profile_round_trip(
         if has_changes:
             pytest.fail(f"re-plan is not clean: {pending_changes(ws, tmp_path / 'replan')}")
 
-        # The RDS-managed secret exists in moto and is readable; its value is nowhere in state.
+        # The application secret holds the bootstrap's password; neither it nor the master
+        # password is in state or outputs, and the user can do what the handler does, no more.
         secrets = session.client("secretsmanager")
         secret = json.loads(
             secrets.get_secret_value(SecretId=outputs["db_secret_arn"])["SecretString"]
         )
-        assert {"username", "password"} <= set(secret)
+        master = json.loads(
+            secrets.get_secret_value(SecretId=outputs["db_bootstrap_event"]["master_secret_arn"])[
+                "SecretString"
+            ]
+        )
+        assert secret["username"] == outputs["db_bootstrap_event"]["username"]
         state_text = ws.state_path.read_text()
-        assert secret["password"] not in state_text
-        assert secret["password"] not in json.dumps(outputs)
+        for password in (secret["password"], master["password"]):
+            assert password not in state_text
+            assert password not in json.dumps(outputs)
+        assert_least_privilege_login(secret, mariadb_server.port, outputs["db_name"])
 
         lambda_client = session.client("lambda")
         config = lambda_client.get_function_configuration(FunctionName=outputs["function_name"])
@@ -77,7 +130,8 @@ def test_local_profile_round_trip(
         assert secret["password"] not in json.dumps(environment)
         assert not [name for name in environment if SECRET_NAME.search(name)]
         assert environment["DB_SECRET_ARN"] == outputs["db_secret_arn"]
-        assert environment["DB_TLS"] == "off" and environment["DB_PORT"] == "3307"
+        assert environment["DB_TLS"] == "off"
+        assert environment["DB_PORT"] == str(mariadb_server.port)
         # moto does not store LoggingConfig (the local profile leaves it unmanaged).
         assert (
             config.get("LoggingConfig", {}).get("LogGroup", outputs["log_group_name"])
@@ -90,9 +144,21 @@ def test_local_profile_round_trip(
         assert (
             policies and not iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
         )
+        statements = []
         for policy_name in policies:
             document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)
             assert wildcard_grants(document["PolicyDocument"]) == [], policy_name
+            statements += document["PolicyDocument"]["Statement"]
+        secret_reads = [
+            statement["Resource"]
+            for statement in statements
+            if "secretsmanager:GetSecretValue" in statement["Action"]
+        ]
+        assert secret_reads == [outputs["db_secret_arn"]]
+
+        # Traffic goes to the alias live, created on the first published version.
+        aliases = lambda_client.list_aliases(FunctionName=outputs["function_name"])["Aliases"]
+        assert [(alias["Name"], alias["FunctionVersion"]) for alias in aliases] == [("live", "1")]
 
         mapping = lambda_client.get_event_source_mapping(UUID=outputs["event_source_mapping_uuid"])
         assert mapping["State"] in ("Disabled", "Disabling")

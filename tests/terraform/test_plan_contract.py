@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.terraform.conftest import Stack, by_type, plan_json, planned_resources, run_failing_plan
+from tests.terraform.conftest import (
+    ALARM_EMAIL,
+    Stack,
+    by_type,
+    plan_json,
+    planned_resources,
+    run_failing_plan,
+)
 
 pytestmark = pytest.mark.terraform
 
@@ -29,6 +36,8 @@ CONTRACT_OUTPUTS = {
     "log_group_name",
     "event_source_mapping_uuid",
 }
+# Beyond the contract: the bootstrap's input, which the local stack runs the bootstrap with.
+STACK_OUTPUTS = CONTRACT_OUTPUTS | {"db_bootstrap_event"}
 CONTRACT_ENVIRONMENT = {
     "TABLE_NAME",
     "DB_HOST",
@@ -43,6 +52,8 @@ CONTRACT_ENVIRONMENT = {
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET(?!_ARN)|TOKEN|PRIVATE|ACCESS_KEY", re.IGNORECASE)
 ANYWHERE = {"0.0.0.0/0", "::/0"}
 FAKE_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+TABLE_KEY = "arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"
+REGISTRATION = "module.registration."
 
 
 def after(change: dict[str, Any]) -> dict[str, Any]:
@@ -66,31 +77,42 @@ def plan(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 def test_outputs_are_exactly_the_contract_and_not_sensitive(plan: dict[str, Any]) -> None:
     outputs = plan["output_changes"]
-    assert set(outputs) == CONTRACT_OUTPUTS
+    assert set(outputs) == STACK_OUTPUTS
     assert not [name for name, change in outputs.items() if change["after_sensitive"]]
 
 
 def test_function_runs_in_at_least_two_subnets_in_distinct_zones(plan: dict[str, Any]) -> None:
     subnets = by_type(plan, "aws_subnet")
-    zones = [after(subnet)["availability_zone"] for subnet in subnets]
+    zones = [after(subnet)["availability_zone_id"] for subnet in subnets]
     assert len(zones) >= 2
     assert len(set(zones)) == len(zones), zones
 
-    # Subnet IDs are unknown before apply (the round trip checks the applied ones): the function
-    # must be wired to exactly the network's private subnets, one per zone.
+    # Subnet IDs are unknown before apply (the round trip checks the applied ones): both
+    # functions must be wired to exactly the network's private subnets, one per zone.
     calls = plan["configuration"]["root_module"]["module_calls"]
-    wiring = calls["function"]["expressions"]
-    assert "module.network.private_subnet_ids" in wiring["subnet_ids"]["references"]
-    assert (
-        "module.network.function_security_group_id" in (wiring["security_group_ids"]["references"])
+    for name in ("registration", "db_bootstrap"):
+        references = calls[name]["expressions"]["vpc_config"]["references"]
+        assert "module.network.private_subnet_ids" in references, name
+        assert "module.network.function_security_group_id" in references, name
+
+
+def subnet_cidrs(plan: dict[str, Any]) -> dict[str, str]:
+    return {
+        after(subnet)["availability_zone_id"]: after(subnet)["cidr_block"]
+        for subnet in by_type(plan, "aws_subnet")
+    }
+
+
+def test_zones_are_chosen_by_id_and_keep_their_cidr_whatever_else_is_chosen(
+    plan: dict[str, Any], stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Default: the first ids in sorted order, without use1-az3 (Lambda and RDS refuse it).
+    assert subnet_cidrs(plan) == {"use1-az1": "10.42.1.0/24", "use1-az2": "10.42.2.0/24"}
+    explicit = plan_json(
+        stack.workspace("local", name="plan-zones", availability_zone_ids=["use1-az4", "use1-az1"]),
+        tmp_path_factory.mktemp("plans") / "zones",
     )
-    function_resource = next(
-        r for r in calls["function"]["module"]["resources"] if r["type"] == "aws_lambda_function"
-    )
-    assert (
-        "var.subnet_ids"
-        in function_resource["expressions"]["vpc_config"][0]["subnet_ids"]["references"]
-    )
+    assert subnet_cidrs(explicit) == {"use1-az1": "10.42.1.0/24", "use1-az4": "10.42.4.0/24"}
 
 
 def test_no_security_group_admits_traffic_from_anywhere(plan: dict[str, Any]) -> None:
@@ -144,8 +166,10 @@ def test_vpc_endpoints_cover_every_aws_api_the_function_calls(plan: dict[str, An
 
 def test_no_secret_reaches_the_function_or_the_state(plan: dict[str, Any]) -> None:
     # The environment's values are only known after apply (the round trip checks them); here:
-    # no secret resource or password argument exists, and RDS manages the password.
+    # no secret value or password argument exists, RDS manages the master password, and the
+    # application secret is created empty (the bootstrap function writes it).
     assert not by_type(plan, "aws_secretsmanager_secret_version")
+    assert only(plan, "aws_secretsmanager_secret", "module.db_bootstrap.")
     database = after(only(plan, "aws_db_instance"))
     assert database["manage_master_user_password"] is True
     assert database.get("password") is None and database.get("password_wo") is None
@@ -179,6 +203,8 @@ def test_database_parameters_enforce_tls_and_utf8mb4(aws_plan: dict[str, Any]) -
     assert parameters["character_set_server"] == "utf8mb4"
     assert parameters["collation_server"] == "utf8mb4_0900_ai_ci"
     assert parameters["max_connections"] == "60"
+    # Retired Lambda environments never close their connection: the server does, after 10 min.
+    assert parameters["wait_timeout"] == parameters["interactive_timeout"] == "600"
 
 
 def test_profiles_differ_where_documented(
@@ -213,12 +239,20 @@ def test_aws_profile_has_alarms_dashboard_and_redrive_allow_policy(
         "Throttles",
         "CPUUtilization",
         "DatabaseConnections",
+        "FreeStorageSpace",
+        "FreeableMemory",
     }
+    low = {
+        after(a)["metric_name"]
+        for a in by_type(aws_plan, "aws_cloudwatch_metric_alarm")
+        if after(a)["comparison_operator"] == "LessThanThreshold"
+    }
+    assert low == {"FreeStorageSpace", "FreeableMemory"}
     assert by_type(aws_plan, "aws_cloudwatch_dashboard")
     assert by_type(aws_plan, "aws_sqs_queue_redrive_allow_policy")
     assert only(aws_plan, "aws_sqs_queue_redrive_policy")
-    function = after(only(aws_plan, "aws_lambda_function"))
-    assert function["logging_config"][0]["log_format"] == "JSON"
+    for function in by_type(aws_plan, "aws_lambda_function"):
+        assert after(function)["logging_config"][0]["log_format"] == "JSON"
     assert after(only(aws_plan, "aws_db_instance"))["monitoring_interval"] == 60
 
 
@@ -227,7 +261,8 @@ def test_local_profile_only_drops_what_moto_cannot_do(local_plan: dict[str, Any]
     assert not by_type(local_plan, "aws_cloudwatch_metric_alarm")
     assert not by_type(local_plan, "aws_cloudwatch_dashboard")
     assert not by_type(local_plan, "aws_sqs_queue_redrive_allow_policy")
-    assert not after(only(local_plan, "aws_lambda_function")).get("logging_config")
+    assert not [f for f in by_type(local_plan, "aws_lambda_function") if after(f)["logging_config"]]
+    assert not by_type(local_plan, "aws_lambda_invocation")
     assert after(only(local_plan, "aws_db_instance"))["monitoring_interval"] == 0
     assert by_type(local_plan, "aws_sns_topic") and by_type(local_plan, "aws_flow_log")
 
@@ -262,14 +297,145 @@ def test_a_customer_key_reaches_every_encrypted_resource(
     database = after(only(plan, "aws_db_instance"))
     assert database["kms_key_id"] == FAKE_KEY
     assert database["master_user_secret_kms_key_id"] == FAKE_KEY
+    statements = registration_statements(plan)
+    assert statements["DecryptWithCustomerKeys"]["resources"] == [FAKE_KEY]
+    assert statements["EncryptDeadLetters"]["resources"] == [FAKE_KEY]
+    assert statements["UseTableKey"]["resources"] == [FAKE_KEY]
+
+
+def registration_statements(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The registration role's statements by Sid (planned, before the ARNs are known)."""
     document = next(
         rc
         for rc in plan["resource_changes"]
-        if rc["address"] == "module.function.data.aws_iam_policy_document.this"
+        if rc["address"] == f"{REGISTRATION}data.aws_iam_policy_document.this"
     )
-    statements = {st.get("sid"): st for st in after(document)["statement"]}
-    assert statements["DecryptWithCustomerKeys"]["resources"] == [FAKE_KEY]
-    assert statements["EncryptDeadLetters"]["resources"] == [FAKE_KEY]
+    return {st.get("sid"): st for st in after(document)["statement"]}
+
+
+def test_a_table_key_of_its_own_is_granted_to_the_function(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    plan = plan_json(
+        stack.workspace("local", name="plan-table-key", table_kms_key_arn=TABLE_KEY),
+        tmp_path_factory.mktemp("plans") / "table-key",
+    )
+    table = after(only(plan, "aws_dynamodb_table"))
+    assert table["server_side_encryption"][0]["kms_key_arn"] == TABLE_KEY
+    grant = registration_statements(plan)["UseTableKey"]
+    assert grant["resources"] == [TABLE_KEY]
+    assert set(grant["actions"]) == {
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey*",
+        "kms:DescribeKey",
+    }
+
+
+def test_the_handler_writes_only_and_reads_only_the_application_secret(
+    plan: dict[str, Any],
+) -> None:
+    statements = registration_statements(plan)
+    assert statements["WriteUsers"]["actions"] == ["dynamodb:PutItem"]
+    calls = plan["configuration"]["root_module"]["module_calls"]
+    secret_arn = calls["registration"]["expressions"]["environment_variables"]["references"]
+    assert "local.registration_db_secret_arn" in secret_arn
+    assert "module.database.master_user_secret_arn" not in secret_arn
+    # The master secret is read by the bootstrap module only.
+    bootstrap = calls["db_bootstrap"]["expressions"]
+    assert "module.database.master_user_secret_arn" in bootstrap["master_secret_arn"]["references"]
+
+
+def test_every_role_has_a_name_prefix_for_a_second_region(plan: dict[str, Any]) -> None:
+    roles = by_type(plan, "aws_iam_role")
+    assert len(roles) >= 3
+    for role in roles:
+        assert after(role).get("name_prefix"), role["address"]
+    # RDS's monitoring role: only RDS acting for this account may assume it (aws profile only).
+    for role in roles:
+        if "monitoring" in role["address"]:
+            trust = after(role)["assume_role_policy"]
+            assert "aws:SourceAccount" in trust
+
+
+def test_the_bootstrap_runs_on_aws_on_the_published_version(aws_plan: dict[str, Any]) -> None:
+    invocation = only(aws_plan, "aws_lambda_invocation", "module.db_bootstrap.")
+    assert after_unknown(invocation).get("qualifier") or after(invocation).get("qualifier")
+    module = aws_plan["configuration"]["root_module"]["module_calls"]["db_bootstrap"]["module"]
+    resource = next(r for r in module["resources"] if r["type"] == "aws_lambda_invocation")
+    assert "module.function.version" in resource["expressions"]["qualifier"]["references"]
+
+
+def test_the_final_snapshot_name_has_a_suffix_kept_in_state(aws_plan: dict[str, Any]) -> None:
+    suffix = only(aws_plan, "terraform_data", "final_snapshot_suffix")
+    assert suffix["change"]["actions"] == ["create"]
+    database = only(aws_plan, "aws_db_instance")
+    assert after_unknown(database)["final_snapshot_identifier"] is True
+
+
+def test_endpoint_policies_admit_only_this_stacks_resources(plan: dict[str, Any]) -> None:
+    documents = {
+        rc["index"]: after(rc)
+        for rc in plan["resource_changes"]
+        if rc["address"].startswith("module.network.data.aws_iam_policy_document.endpoint")
+    }
+    assert set(documents) == {"dynamodb", "secretsmanager", "sqs"}
+    for service, document in documents.items():
+        (statement,) = document["statement"]
+        assert all(action.startswith(f"{service}:") for action in statement["actions"])
+        assert "*" not in statement["actions"] and f"{service}:*" not in statement["actions"]
+        (condition,) = statement["condition"]
+        assert condition["variable"] == "aws:PrincipalAccount"
+    assert documents["dynamodb"]["statement"][0]["actions"] == ["dynamodb:PutItem"]
+    network = plan["configuration"]["root_module"]["module_calls"]["network"]["expressions"]
+    references = network["endpoint_policy_resources"]["references"]
+    for wired in (
+        "module.table.table_arn",
+        "module.database.master_user_secret_arn",
+        "module.db_bootstrap.application_secret_arn",
+        "module.queue.queue_arn",
+        "module.queue.dlq_arn",
+    ):
+        assert wired in references
+
+
+def test_flow_log_role_can_find_its_group_and_waits_for_its_policy(plan: dict[str, Any]) -> None:
+    document = next(
+        rc
+        for rc in plan["resource_changes"]
+        if rc["address"] == "module.network.data.aws_iam_policy_document.flow_logs[0]"
+    )
+    actions = {a for st in after(document)["statement"] for a in st["actions"]}
+    assert {"logs:DescribeLogGroups", "logs:DescribeLogStreams"} <= actions
+    module = plan["configuration"]["root_module"]["module_calls"]["network"]["module"]
+    flow_log = next(r for r in module["resources"] if r["address"] == "aws_flow_log.this")
+    assert flow_log["depends_on"] == ["aws_iam_role_policy.flow_logs"]
+
+
+def test_the_proxy_pools_connections_over_tls_and_the_function_uses_it(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Beyond 2 x concurrency + 5 > max_connections the plan fails unless the proxy pools them.
+    plan = plan_json(
+        stack.workspace(
+            "aws",
+            name="plan-proxy",
+            alarm_email=ALARM_EMAIL,
+            db_proxy_enabled=True,
+            event_source_maximum_concurrency=100,
+        ),
+        tmp_path_factory.mktemp("plans") / "proxy",
+    )
+    proxy = after(only(plan, "aws_db_proxy"))
+    assert proxy["require_tls"] is True and proxy["engine_family"] == "MYSQL"
+    assert proxy["idle_client_timeout"] == 600
+    assert only(plan, "aws_db_proxy_target")
+    assert only(plan, "aws_security_group", ".proxy")
+    calls = plan["configuration"]["root_module"]["module_calls"]
+    assert (
+        "module.db_bootstrap.application_secret_arn"
+        in (calls["database"]["expressions"]["proxy_secret_arns"]["references"])
+    )
 
 
 def test_log_groups_have_retention(plan: dict[str, Any]) -> None:
@@ -299,19 +465,38 @@ def test_every_resource_is_tagged_with_the_project(plan: dict[str, Any]) -> None
         ),
         pytest.param(
             {"event_source_batch_size": 50, "event_source_maximum_batching_window_in_seconds": 0},
-            ("module.function.aws_lambda_event_source_mapping.this",),
+            (f"{REGISTRATION}aws_lambda_event_source_mapping.sqs[0]",),
             "requires maximum_batching_window_in_seconds >= 1",
             id="batch-over-10-without-window",
         ),
         pytest.param(
-            {"event_source_maximum_concurrency": 60, "db_max_connections": 60},
-            ("module.function.aws_lambda_event_source_mapping.this",),
-            "must stay below the database's max_connections",
-            id="concurrency-exceeds-db-connections",
+            # 2 x 30 environments (retired ones keep theirs until wait_timeout) + 5 in reserve.
+            {"event_source_maximum_concurrency": 30, "db_max_connections": 60},
+            ("module.database.aws_db_parameter_group.this",),
+            "max_connections 60 is below the 65 connections",
+            id="concurrency-and-turnover-exceed-db-connections",
+        ),
+        pytest.param(
+            {"availability_zone_ids": ["use1-az1", "use1-az3"]},
+            ("module.network",),
+            "must be zone ids of us-east-1 (not excluded)",
+            id="zone-lambda-and-rds-refuse",
+        ),
+        pytest.param(
+            {"db_performance_insights_enabled": True, "db_instance_class": "db.t4g.micro"},
+            ("module.database.aws_db_instance.this",),
+            "Performance Insights is not available on db.t4g.micro",
+            id="performance-insights-on-micro",
+        ),
+        pytest.param(
+            {"db_database_insights_mode": "advanced", "db_instance_class": "db.r7g.large"},
+            ("module.database.aws_db_instance.this",),
+            "needs Performance Insights enabled with a retention of at least 465 days",
+            id="advanced-insights-without-pi",
         ),
         pytest.param(
             {"function_reserved_concurrency": 5},
-            ("module.function.aws_lambda_function.this",),
+            (f"{REGISTRATION}aws_lambda_function.this",),
             "is below the event source's maximum_concurrency",
             id="reserved-below-mapping-concurrency",
         ),
@@ -347,4 +532,11 @@ def test_more_zones_than_the_region_has_fails_the_plan(stack: Stack) -> None:
         stack.workspace("local", name="plan-zones", region="us-west-1", az_count=3),
         ("module.network",),
     )
-    assert "offers 2 available Availability Zones" in " ".join(detail.split()), detail
+    assert "az_count = 3 needs as many distinct Availability Zones" in " ".join(detail.split())
+
+
+def test_alarms_that_notify_nobody_fail_the_aws_plan(stack: Stack) -> None:
+    detail = run_failing_plan(
+        stack.workspace("aws", name="plan-no-alarm-target"), ("module.observability",)
+    )
+    assert "The alarms would notify nobody" in " ".join(detail.split()), detail
