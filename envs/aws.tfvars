@@ -9,8 +9,12 @@ region      = "us-east-1"
 deletion_protection    = true
 db_skip_final_snapshot = false
 
-# Alarm notifications (AWS sends a confirmation mail first).
-# alarm_email = "oncall@example.com"
+# Alarm notifications: set one of these, or the plan fails (alarms must reach someone).
+# alarm_email      = "oncall@example.com"    # AWS sends a confirmation mail first
+# alarm_topic_arns = ["arn:aws:sns:us-east-1:111122223333:oncall"]
+
+# Subnets by zone id (optional; the default takes the first two ids, skipping use1-az3).
+# availability_zone_ids = ["use1-az1", "use1-az2"]
 
 # One customer managed key for queues, table, database, secret and log groups (optional).
 # kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/..."
