@@ -22,11 +22,16 @@ from scripts.harness import cli
 from scripts.harness.stack import terraform as tf
 
 COMMANDS = ("apply", "plan", "destroy", "outputs")
+# Root variable -> the zip `make package` builds when the variable is unset.
+FUNCTION_ZIPS = {"function_zip_path": "registration.zip", "bootstrap_zip_path": "bootstrap.zip"}
 
 
-def _zip_path(ws: tf.Workspace) -> Path:
-    configured = ws.variables.get("function_zip_path")
-    return Path(configured) if configured else ws.root / "dist" / "registration.zip"
+def _missing_zips(ws: tf.Workspace) -> list[Path]:
+    paths = [
+        Path(ws.variables[variable]) if ws.variables.get(variable) else ws.root / "dist" / name
+        for variable, name in FUNCTION_ZIPS.items()
+    ]
+    return [path for path in paths if not path.is_file()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,8 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({name: item.get("value") for name, item in values.items()}, indent=2))
         return 0
 
-    if args.command in ("apply", "plan") and not _zip_path(ws).is_file():
-        raise cli.UserError(f"{_zip_path(ws)} is missing: build it first (make package)")
+    missing = _missing_zips(ws) if args.command in ("apply", "plan") else []
+    if missing:
+        names = ", ".join(str(path) for path in missing)
+        raise cli.UserError(f"{names} missing: build them first (make package)")
 
     print(f"deploy: {args.command} {ws.describe()}", file=sys.stderr, flush=True)
     started = time.monotonic()

@@ -33,6 +33,8 @@ from scripts.harness.stack import terraform as tf
 PROG = "local_stack"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
+# Terraform deploys it; moto never runs it (see provision_database).
+BOOTSTRAP_ZIP = REPO_ROOT / "dist" / "bootstrap.zip"
 EXTERNAL_MYSQL_HINT = (
     "to use an existing MySQL 8 / MariaDB instead, set function_db_endpoint_override "
     "(host, port, tls) in envs/local.tfvars, run `local_stack --no-mariadb up`, and create on "
@@ -282,8 +284,10 @@ def start_runner(layout: Layout) -> int:
 def up(layout: Layout) -> outputs.StackOutputs:
     started = time.monotonic()
     database = start_servers(layout)
-    if package.main(["--arch", "x86_64"]) != 0:
-        raise cli.UserError("packaging failed (see above)")
+    bootstrap_zip = ["--source-dir", str(LAMBDAS_DIR / "bootstrap"), "--output", str(BOOTSTRAP_ZIP)]
+    for extra in ([], bootstrap_zip):
+        if package.main(["--arch", "x86_64", *extra]) != 0:
+            raise cli.UserError("packaging failed (see above)")
     stack = deploy(layout)
     event = json.loads(layout.bootstrap_event_file.read_text())
     result = provision_database(layout.session(), event, database)

@@ -196,3 +196,19 @@ def test_deploy_apply_without_zip_is_a_one_line_error(
     assert code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("deploy: ") and "make package" in err and len(err.splitlines()) == 1
+
+
+def test_deploy_apply_names_the_missing_bootstrap_zip(
+    fake_terraform: Path,
+    root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (root / "dist").mkdir()
+    (root / "dist" / "registration.zip").write_bytes(b"PK")
+    monkeypatch.setattr(deploy.tf, "workspace", lambda profile: local_ws(root))
+    code = deploy.cli.run("deploy", deploy.main, ["apply", "--profile", "local"])
+    assert code == 1
+    err = capsys.readouterr().err.strip()
+    assert "bootstrap.zip" in err and "registration.zip" not in err
+    assert not fake_terraform.exists(), "terraform must not run without the zips"
