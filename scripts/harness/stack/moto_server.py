@@ -49,9 +49,10 @@ class MotoServer:
                 f"port {self.host}:{self.port} is taken by another process (LocalStack?); stop it "
                 "or pick another port"
             )
-        # The module entry point of the moto_server console script, with this interpreter, so
-        # it works from any venv without relying on PATH.
-        command = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        # moto.server with this interpreter (any venv, no PATH), behind the fixes of
+        # moto_launcher.py; -P keeps the launcher's directory off sys.path.
+        launcher = str(Path(__file__).with_name("moto_launcher.py"))
+        command = [sys.executable, "-P", launcher, "-H", self.host, "-p", str(self.port)]
         pid = processes.spawn(command, log_path=self.log_path, pidfile=self.pidfile)
         processes.wait_until(
             self.healthy,

@@ -1,0 +1,87 @@
+"""The moto server of the harness keeps an alias mapping's FunctionArn as AWS does."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import zipfile
+from typing import Any
+
+import boto3
+import pytest
+
+from scripts.harness.stack.moto_server import MotoServer
+
+pytestmark = pytest.mark.integration
+
+
+def client(server: MotoServer, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+@pytest.fixture
+def function_and_queue(moto_server: MotoServer) -> tuple[str, str]:
+    """A function with versions 1 and 2, aliases live (1) and canary (2), and a queue."""
+    suffix = secrets.token_hex(4)
+    role = client(moto_server, "iam").create_role(
+        RoleName=f"r-{suffix}", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    lambda_client = client(moto_server, "lambda")
+    name = f"fn-{suffix}"
+    for body in ("one", "two"):
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr("app.py", f"def handler(event, context):\n    return '{body}'\n")
+        if body == "one":
+            lambda_client.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Handler="app.handler",
+                Code={"ZipFile": archive.getvalue()},
+                Publish=True,
+            )
+        else:
+            lambda_client.update_function_code(
+                FunctionName=name, ZipFile=archive.getvalue(), Publish=True
+            )
+    lambda_client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    lambda_client.create_alias(FunctionName=name, Name="canary", FunctionVersion="2")
+    sqs = client(moto_server, "sqs")
+    queue_url = sqs.create_queue(QueueName=f"q-{suffix}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    return name, queue_arn
+
+
+def test_a_mapping_on_an_alias_reports_the_alias_not_its_version(
+    moto_server: MotoServer, function_and_queue: tuple[str, str]
+) -> None:
+    name, queue_arn = function_and_queue
+    lambda_client = client(moto_server, "lambda")
+    function_arn = lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    mapping = lambda_client.create_event_source_mapping(
+        EventSourceArn=queue_arn, FunctionName=f"{function_arn}:live", Enabled=False
+    )
+    assert mapping["FunctionArn"] == f"{function_arn}:live"
+    uuid = mapping["UUID"]
+    assert lambda_client.get_event_source_mapping(UUID=uuid)["FunctionArn"] == (
+        f"{function_arn}:live"
+    )
+
+    lambda_client.update_event_source_mapping(UUID=uuid, FunctionName=f"{name}:canary")
+    assert lambda_client.get_event_source_mapping(UUID=uuid)["FunctionArn"] == (
+        f"{function_arn}:canary"
+    )
+    # A version or the bare function stay what moto (and AWS) report for them.
+    lambda_client.update_event_source_mapping(UUID=uuid, FunctionName=f"{function_arn}:2")
+    assert lambda_client.get_event_source_mapping(UUID=uuid)["FunctionArn"] == f"{function_arn}:2"
+    lambda_client.update_event_source_mapping(UUID=uuid, FunctionName=name)
+    assert lambda_client.get_event_source_mapping(UUID=uuid)["FunctionArn"] == function_arn
