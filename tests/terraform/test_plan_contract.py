@@ -109,7 +109,9 @@ def test_zones_are_chosen_by_id_and_keep_their_cidr_whatever_else_is_chosen(
     # Default: the first ids in sorted order, without use1-az3 (Lambda and RDS refuse it).
     assert subnet_cidrs(plan) == {"use1-az1": "10.42.1.0/24", "use1-az2": "10.42.2.0/24"}
     explicit = plan_json(
-        stack.workspace("local", name="plan-zones", availability_zone_ids=["use1-az4", "use1-az1"]),
+        stack.workspace(
+            "local", name="plan-zone-ids", availability_zone_ids=["use1-az4", "use1-az1"]
+        ),
         tmp_path_factory.mktemp("plans") / "zones",
     )
     assert subnet_cidrs(explicit) == {"use1-az1": "10.42.1.0/24", "use1-az4": "10.42.4.0/24"}
