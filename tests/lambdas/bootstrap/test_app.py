@@ -112,6 +112,9 @@ def test_creates_the_table_and_a_user_with_exactly_the_handlers_privileges(
         assert refused(lambda: cursor.execute("DELETE FROM users")) == 1142
         assert refused(lambda: cursor.execute("DROP TABLE users")) == 1142
         assert refused(lambda: cursor.execute("CREATE TABLE other (id INT)")) == 1142
+        # Even on the existing table: the handler cannot keep its cold-start CREATE TABLE.
+        create_users = "CREATE TABLE IF NOT EXISTS users (id INT)"
+        assert refused(lambda: cursor.execute(create_users)) == 1142
 
 
 def test_a_second_run_rotates_the_password_and_reapplies_the_grants(
