@@ -7,6 +7,7 @@ data "aws_caller_identity" "current" {}
 # Every regular zone of the Region, whatever its state today: filtering on "available" would let a
 # zone that is impaired at plan time shift the subnets and replace what sits in them.
 data "aws_availability_zones" "all" {
+  #checkov:skip=CKV_AWS_394:The default takes the first az_count zone ids in sorted order, so a zone AWS adds later (a higher id) moves nothing; availability_zone_ids pins them explicitly.
   all_availability_zones = true
   exclude_zone_ids       = var.excluded_availability_zone_ids
 
