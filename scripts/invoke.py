@@ -2,8 +2,9 @@
 
 The event is a JSON file (an SQS event such as events/tutorial-legacy.json), or is built from
 plain message bodies (--body, repeatable, or --bodies FILE with one body per line). The zip is
-extracted to a temporary directory and run by scripts/harness/lambda_local/runtime.py with only the
-zip and boto3 importable, a real context and deadline, and the function environment: defaults
+extracted to a temporary directory and run by scripts/harness/lambda_local/runtime.py (AWS's
+Runtime Interface Emulator and awslambdaric on Python 3.12, in Lambda's sandbox: memory limit,
+read-only task root, private /tmp) with the function environment: defaults
 for the local stores, then .local/stores.env (written by `make stores-up`) or --env-file, then
 --env KEY=VALUE. Logs go to stderr and the response to stdout; a function error or timeout exits 1.
 """
@@ -22,7 +23,12 @@ from urllib.parse import urlparse
 from scripts.harness import cli
 from scripts.harness.lambda_local import code_zip
 from scripts.harness.lambda_local import logs as lambda_logs
-from scripts.harness.lambda_local.runtime import FunctionSpec, InvocationResult, LambdaProcess
+from scripts.harness.lambda_local.runtime import (
+    FunctionSpec,
+    InvocationResult,
+    LambdaProcess,
+    RuntimeNotInstalledError,
+)
 from scripts.harness.messages import sqs_bodies
 from scripts.harness.stack import local_stores, processes
 
@@ -122,9 +128,14 @@ def stores_hint(environment: dict[str, str]) -> str:
 
 
 def report(result: InvocationResult, memory_mb: int) -> str:
+    """The invocation's log stream as Lambda writes it: INIT_START and the init's output (on a
+    cold start) come before START."""
+    records = list(result.log_lines)
+    init_start = [records.pop(0)] if records and records[0].startswith("INIT_START") else []
     lines = [
+        *init_start,
         lambda_logs.start_line(result.request_id),
-        result.logs.rstrip("\n"),
+        *records,
         lambda_logs.end_line(result.request_id),
         lambda_logs.Report(
             request_id=result.request_id,
@@ -158,8 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             timeout_s=args.timeout,
             environment=environment,
         )
-        with LambdaProcess(spec) as process:
-            result = process.invoke(event)
+        try:
+            with LambdaProcess(spec) as process:
+                result = process.invoke(event)
+        except RuntimeNotInstalledError as error:
+            raise cli.UserError(str(error)) from error
     print(report(result, args.memory), file=sys.stderr)
     if result.failed:
         assert result.error is not None
