@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 from scripts.harness.lambda_local import sandbox
 from scripts.harness.lambda_local.logs import stream_name
@@ -84,11 +85,12 @@ class InvocationResult:
     request_id: str
     response: Any
     error: dict[str, Any] | None
-    log_lines: list[str]  # one entry per log record (a traceback is one record, as on AWS)
+    records: list[LogRecord]  # the invoke's output (a traceback is one record, as on AWS)
     duration_ms: float
     init_duration_ms: float | None  # set when this invoke ran an init (cold start or restart)
     max_memory_used_mb: int
     timed_out: bool = False
+    init_records: list[LogRecord] = field(default_factory=list)  # the init's output, if any
 
     @property
     def failed(self) -> bool:
@@ -96,8 +98,17 @@ class InvocationResult:
         return self.error is not None
 
     @property
+    def log_lines(self) -> list[str]:
+        return [record.text for record in self.records]
+
+    @property
+    def init_log_lines(self) -> list[str]:
+        return [record.text for record in self.init_records]
+
+    @property
     def logs(self) -> str:
-        return "".join(line + "\n" for line in self.log_lines)
+        """Everything the function printed (init first), one line per record."""
+        return "".join(r.text + "\n" for r in [*self.init_records, *self.records])
 
 
 def runtime_python() -> Path:
@@ -171,18 +182,60 @@ def free_port() -> int:
         return port
 
 
-def init_start_line() -> str:
-    return f"INIT_START Runtime Version: python:{runtime_version()}\tRuntime Version ARN: local"
+@dataclass(frozen=True)
+class LogRecord:
+    """One line of output and when it arrived (CloudWatch stamps each event on its own)."""
+
+    at: datetime
+    text: str
 
 
-def function_records(output: str) -> list[str]:
+class LineReader:
+    """Collects a pipe's lines with their arrival time, in a thread (the pipe never fills up)."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._lines: list[LogRecord] = []
+        self._arrived = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
+        self._thread.start()
+
+    def _read(self, pipe: IO[bytes]) -> None:
+        with pipe:
+            for raw in pipe:
+                record = LogRecord(datetime.now(UTC), raw.decode("utf-8", "replace").rstrip("\n"))
+                with self._arrived:
+                    self._lines.append(record)
+                    self._arrived.notify_all()
+
+    def mark(self) -> int:
+        with self._arrived:
+            return len(self._lines)
+
+    def since(self, mark: int) -> list[LogRecord]:
+        with self._arrived:
+            return self._lines[mark:]
+
+    def wait_for(self, pattern: re.Pattern[str], mark: int, timeout_s: float) -> None:
+        """Until a line from `mark` on matches (or the timeout)."""
+        with self._arrived:
+            self._arrived.wait_for(
+                lambda: any(pattern.search(r.text) for r in self._lines[mark:]), timeout_s
+            )
+
+    def join(self) -> None:
+        self._thread.join(timeout=5)
+
+
+def function_records(records: list[LogRecord]) -> list[LogRecord]:
     """The function's log records from RIE's stdout, without RIE's own START/END/REPORT.
 
     awslambdaric, writing to stdout instead of Lambda's telemetry pipe, joins a multi-line record
     (a traceback) with carriage returns; restoring the newlines keeps it one record, as on AWS.
     """
     return [
-        line.replace("\r", "\n") for line in output.split("\n") if line and not RIE_LINE.match(line)
+        LogRecord(r.at, r.text.replace("\r", "\n"))
+        for r in records
+        if r.text and not RIE_LINE.match(r.text)
     ]
 
 
@@ -218,8 +271,8 @@ class LambdaProcess:
         self.log_stream_name = stream_name(datetime.now(UTC), spec.version)
         self._capabilities = sandbox.capabilities()
         self._workdir = Path(tempfile.mkdtemp(prefix="lambda-env-"))
-        self._stdout_path = self._workdir / "stdout.log"
-        self._rapid_path = self._workdir / "rapid.log"
+        self._stdout: LineReader | None = None  # RIE's stdout: the function's output
+        self._rapid: LineReader | None = None  # RIE's stderr: its own log (init durations)
         self._rie: subprocess.Popen[bytes] | None = None
         self._port = 0
         self._cgroup: sandbox.Cgroup | None = None
@@ -240,25 +293,33 @@ class LambdaProcess:
         if self._rie is None:
             self._start()
         assert self._rie is not None
-        stdout_offset, rapid_offset = self._size(self._stdout_path), self._size(self._rapid_path)
+        assert self._stdout is not None and self._rapid is not None
+        stdout_mark, rapid_mark = self._stdout.mark(), self._rapid.mark()
         oom_kills = self._cgroup.oom_kills() if self._cgroup else 0
         self._signal_runtime(signal.SIGCONT)
         started = time.perf_counter()
         with self._memory_watch() as watchdog:
             status, body = self._post(event, request_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        inits = INIT_REPORT.findall(self._read(self._rapid_path, rapid_offset))
-        init_ms = float(inits[-1]) if inits else None
-        records = function_records(self._read(self._stdout_path, stdout_offset))
-        if init_ms is not None:
-            records.insert(0, init_start_line())
+        # RIE prints its REPORT after the function's output and before it answers, except
+        # when the runtime died (then a short wait collects whatever it printed).
+        report = re.compile(f"^REPORT RequestId: {re.escape(request_id)}")
+        self._stdout.wait_for(report, stdout_mark, 1.0 if status == 200 else 0.2)
+        rapid = self._rapid.since(rapid_mark)
+        inits = [(r.at, INIT_REPORT.search(r.text)) for r in rapid]
+        init_at, init_ms = next(
+            ((at, float(m.group(1))) for at, m in reversed(inits) if m), (None, None)
+        )
+        records = function_records(self._stdout.since(stdout_mark))
+        init_records = [r for r in records if init_at is not None and r.at <= init_at]
+        records = records[len(init_records) :]
         timed_out = status == 200 and body.startswith(b"Task timed out after")
         if timed_out or status == 0:
             text = body.decode() if timed_out else "the emulator stopped answering"
             error: dict[str, Any] | None = {"errorType": "Sandbox.Timedout", "errorMessage": text}
             response = None
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-            records.append(f"{stamp} {request_id} {text}")
+            records.append(LogRecord(datetime.now(UTC), f"{stamp} {request_id} {text}"))
             timed_out = True
         else:
             response, error = classify(status, body, request_id)
@@ -281,11 +342,12 @@ class LambdaProcess:
             request_id=request_id,
             response=response,
             error=error,
-            log_lines=records,
+            records=records,
             duration_ms=max(0.0, elapsed_ms - (init_ms or 0.0)),
             init_duration_ms=init_ms,
             max_memory_used_mb=max_memory,
             timed_out=timed_out,
+            init_records=init_records,
         )
 
     def close(self) -> None:
@@ -331,15 +393,16 @@ class LambdaProcess:
                 **lambda_environment(self.spec, task_root, self.log_stream_name),
                 "TMPDIR": str(tmp),
             }
-        with self._stdout_path.open("ab") as stdout, self._rapid_path.open("ab") as rapid:
-            self._rie = subprocess.Popen(
-                command,
-                stdout=stdout,
-                stderr=rapid,
-                env=environment,
-                cwd=cwd,
-                start_new_session=True,
-            )
+        self._rie = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        assert self._rie.stdout is not None and self._rie.stderr is not None
+        self._stdout, self._rapid = LineReader(self._rie.stdout), LineReader(self._rie.stderr)
         self._wait_until_listening()
 
     def _wait_until_listening(self) -> None:
@@ -354,10 +417,10 @@ class LambdaProcess:
             ):
                 return
             time.sleep(0.02)
-        output = self._read(self._rapid_path, 0).strip().splitlines()
         self._kill()
+        output = self._rapid.since(0) if self._rapid else []
         raise RuntimeNotInstalledError(
-            f"the Runtime Interface Emulator did not start: {output[-1] if output else '?'}"
+            f"the Runtime Interface Emulator did not start: {output[-1].text if output else '?'}"
         )
 
     def _post(self, event: Any, request_id: str) -> tuple[int, bytes]:
@@ -409,19 +472,12 @@ class LambdaProcess:
             runtimes = sandbox.runtime_pids(process.pid)
             sandbox.signal_groups([process.pid, *runtimes], signal.SIGKILL)
             process.wait()
+            for reader in (self._stdout, self._rapid):
+                if reader is not None:
+                    reader.join()
         if self._cgroup is not None:
             self._cgroup.remove()
             self._cgroup = None
-
-    @staticmethod
-    def _size(path: Path) -> int:
-        return path.stat().st_size if path.exists() else 0
-
-    @staticmethod
-    def _read(path: Path, offset: int) -> str:
-        with path.open("rb") as file:
-            file.seek(offset)
-            return file.read().decode("utf-8", errors="replace")
 
 
 def invoke_once(spec: FunctionSpec, event: Any) -> InvocationResult:

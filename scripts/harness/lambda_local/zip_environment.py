@@ -61,6 +61,8 @@ class ZipEnvironment:
             max_memory_used_mb=result.max_memory_used_mb,
             init_duration_ms=result.init_duration_ms,
             timed_out=result.timed_out,
+            init_log_lines=result.init_log_lines,
+            log_times=[record.at for record in result.records],
         )
 
     def close(self) -> None:
