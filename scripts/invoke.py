@@ -28,6 +28,7 @@ from scripts.harness.lambda_local.runtime import (
     InvocationResult,
     LambdaProcess,
     RuntimeNotInstalledError,
+    runtime_version,
 )
 from scripts.harness.messages import sqs_bodies
 from scripts.harness.stack import local_stores, processes
@@ -68,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--function-name", default="registration")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
     parser.add_argument("--memory", type=int, default=256, help="MB (default 256)")
+    parser.add_argument(
+        "--log-format", choices=["Text", "JSON"], default="Text", help="LoggingConfig.LogFormat"
+    )
+    parser.add_argument("--log-level", help="LoggingConfig.ApplicationLogLevel (JSON only)")
     parser.add_argument("--env-file", type=Path, help=f"default: {DEFAULT_ENV_FILE} if present")
     parser.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE", help="repeatable"
@@ -127,25 +132,31 @@ def stores_hint(environment: dict[str, str]) -> str:
     return ""
 
 
-def report(result: InvocationResult, memory_mb: int) -> str:
-    """The invocation's log stream as Lambda writes it: INIT_START and the init's output (on a
-    cold start) come before START."""
-    records = list(result.log_lines)
-    init_start = [records.pop(0)] if records and records[0].startswith("INIT_START") else []
-    lines = [
-        *init_start,
-        lambda_logs.start_line(result.request_id),
-        *records,
-        lambda_logs.end_line(result.request_id),
+def report(result: InvocationResult, spec: FunctionSpec) -> str:
+    """The invocation's log stream as Lambda writes it in the function's log format."""
+    error_type = result.error.get("errorType") if result.error else None
+    status = "timeout" if result.timed_out else "error" if result.error else "success"
+    init = None
+    if result.init_duration_ms is not None:
+        init = lambda_logs.Init(spec.function_name, spec.version, runtime_version())
+    lines = lambda_logs.invocation_lines(
+        spec.log_format,
         lambda_logs.Report(
             request_id=result.request_id,
             duration_ms=result.duration_ms,
-            memory_size_mb=memory_mb,
+            memory_size_mb=spec.memory_mb,
             max_memory_used_mb=result.max_memory_used_mb,
             init_duration_ms=result.init_duration_ms,
-        ).line(),
-    ]
-    return "\n".join(line for line in lines if line)
+            status=status,
+            error_type=None if result.timed_out else error_type,
+        ),
+        result.log_lines,
+        spec.version,
+        init,
+    )
+    if init is not None:  # the init's own output follows INIT_START
+        lines[1:1] = result.init_log_lines
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,13 +179,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             memory_mb=args.memory,
             timeout_s=args.timeout,
             environment=environment,
+            log_format=args.log_format,
+            application_log_level=args.log_level,
         )
         try:
             with LambdaProcess(spec) as process:
                 result = process.invoke(event)
         except RuntimeNotInstalledError as error:
             raise cli.UserError(str(error)) from error
-    print(report(result, args.memory), file=sys.stderr)
+    print(report(result, spec), file=sys.stderr)
     if result.failed:
         assert result.error is not None
         print(json.dumps(result.error, indent=2))

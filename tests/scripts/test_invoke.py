@@ -178,6 +178,39 @@ def test_timeout_is_enforced_by_the_command(probe_zip: Path, tmp_path: Path) -> 
     assert duration is not None and float(duration.group(1)) < 30_000
 
 
+def test_text_logs_put_init_start_and_the_init_output_before_start(
+    probe_zip: Path, tmp_path: Path
+) -> None:
+    event = tmp_path / "empty.json"
+    event.write_text("{}")
+    result = run_invoke(str(event), "--zip", str(probe_zip), "--handler", "probe.app.handler")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("INIT_START Runtime Version: python:")
+    assert lines[1] == "probe init"
+    assert lines[2].startswith("START RequestId: ")
+    assert lines[-1].startswith("REPORT RequestId: ") and "Status:" not in lines[-1]
+
+
+def test_json_log_format_gives_platform_events_and_json_errors(
+    probe_zip: Path, tmp_path: Path
+) -> None:
+    event = tmp_path / "raise.json"
+    event.write_text(json.dumps({"action": "raise"}))
+    result = run_invoke(
+        str(event), "--zip", str(probe_zip), "--handler", "probe.app.handler",
+        "--log-format", "JSON",
+    )  # fmt: skip
+    assert result.returncode == 1
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    platform = [r["type"] for r in records if "type" in r]
+    assert platform == ["platform.initStart", "platform.start", "platform.report"]
+    assert records[-1]["record"]["status"] == "error"
+    assert records[-1]["record"]["errorType"] == "ValueError"
+    [error] = [r for r in records if r.get("level") == "ERROR"]
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "boom")
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
