@@ -48,6 +48,9 @@ RIE_START_TIMEOUT_S = 10.0
 # RIE's own invoke timeout decides; ours only catches an emulator that stopped answering.
 HTTP_GRACE_S = 15.0
 INIT_REPORT = re.compile(r"INIT REPORT\(durationMs: ([0-9.]+)\)")
+# Lambda gives an on-demand function's init phase 10 s; RIE has no such limit of its own.
+INIT_TIMEOUT_S = 10.0
+INIT_DONE = re.compile(r"INIT (RTDONE|REPORT)")
 RIE_LINE = re.compile(r"^(START|END|REPORT) RequestId: ")
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
@@ -215,10 +218,10 @@ class LineReader:
         with self._arrived:
             return self._lines[mark:]
 
-    def wait_for(self, pattern: re.Pattern[str], mark: int, timeout_s: float) -> None:
-        """Until a line from `mark` on matches (or the timeout)."""
+    def wait_for(self, pattern: re.Pattern[str], mark: int, timeout_s: float) -> bool:
+        """Until a line from `mark` on matches (True) or the timeout (False)."""
         with self._arrived:
-            self._arrived.wait_for(
+            return self._arrived.wait_for(
                 lambda: any(pattern.search(r.text) for r in self._lines[mark:]), timeout_s
             )
 
@@ -276,6 +279,7 @@ class LambdaProcess:
         self._rie: subprocess.Popen[bytes] | None = None
         self._port = 0
         self._cgroup: sandbox.Cgroup | None = None
+        self._first_init = True  # the next invoke runs the environment's init phase
 
     def __enter__(self) -> LambdaProcess:
         return self
@@ -297,9 +301,18 @@ class LambdaProcess:
         stdout_mark, rapid_mark = self._stdout.mark(), self._rapid.mark()
         oom_kills = self._cgroup.oom_kills() if self._cgroup else 0
         self._signal_runtime(signal.SIGCONT)
+        init_timed_out = threading.Event()
+        if self._first_init:
+            self._first_init = False
+            threading.Thread(
+                target=self._limit_init, args=(rapid_mark, init_timed_out), daemon=True
+            ).start()
         started = time.perf_counter()
         with self._memory_watch() as watchdog:
             status, body = self._post(event, request_id)
+            if init_timed_out.is_set() and status == 502:
+                # RIE fails the invoke whose init was stopped; AWS retries the init within it.
+                status, body = self._post(event, request_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
         # RIE prints its REPORT after the function's output and before it answers, except
         # when the runtime died (then a short wait collects whatever it printed).
@@ -313,6 +326,12 @@ class LambdaProcess:
         records = function_records(self._stdout.since(stdout_mark))
         init_records = [r for r in records if init_at is not None and r.at <= init_at]
         records = records[len(init_records) :]
+        if init_timed_out.is_set():
+            # As on AWS: the init phase's report, then the init again inside the invoke.
+            report_line = f"INIT_REPORT Init Duration: {INIT_TIMEOUT_S * 1000:.2f} ms"
+            init_records.insert(
+                0, LogRecord(datetime.now(UTC), f"{report_line}\tPhase: init\tStatus: timeout")
+            )
         timed_out = status == 200 and body.startswith(b"Task timed out after")
         if timed_out or status == 0:
             text = body.decode() if timed_out else "the emulator stopped answering"
@@ -364,7 +383,9 @@ class LambdaProcess:
             str(runtime_python()),
             self.spec.handler,
             self._cgroup.procs_files if self._cgroup else [],
-            None if self._cgroup else self.spec.memory_mb,
+            # Without a cgroup the watchdog enforces the limit; the rlimit is only a backstop
+            # against an allocation too fast to watch (it raises MemoryError, not an OOM kill).
+            None if self._cgroup else 2 * self.spec.memory_mb,
         )
         self._port = free_port()
         command = [
@@ -403,7 +424,16 @@ class LambdaProcess:
         )
         assert self._rie.stdout is not None and self._rie.stderr is not None
         self._stdout, self._rapid = LineReader(self._rie.stdout), LineReader(self._rie.stderr)
+        self._first_init = True
         self._wait_until_listening()
+
+    def _limit_init(self, rapid_mark: int, timed_out: threading.Event) -> None:
+        """Stop an init phase that outlives INIT_TIMEOUT_S: RIE then inits again in the invoke
+        phase (a "suppressed init"), which only the function timeout limits."""
+        assert self._rapid is not None
+        if not self._rapid.wait_for(INIT_DONE, rapid_mark, INIT_TIMEOUT_S):
+            timed_out.set()
+            self._signal_runtime(signal.SIGKILL)
 
     def _wait_until_listening(self) -> None:
         deadline = time.monotonic() + RIE_START_TIMEOUT_S

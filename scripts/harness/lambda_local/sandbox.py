@@ -5,8 +5,9 @@ it (1 vCPU at 1,769 MB), a read-only `/var/task`, its own writable `/tmp` of the
 ephemeral size, and freezes its processes between invocations. Locally each property is enforced
 with the strongest mechanism the machine offers, detected once:
 
-- memory: a cgroup (v1 `memory` or v2) with the limit; otherwise `RLIMIT_DATA` on the runtime
-  plus an RSS watchdog (`Watchdog`) that kills it, as the cgroup's OOM killer would;
+- memory: a cgroup (v1 `memory` or v2) with the limit; otherwise an RSS watchdog (`Watchdog`)
+  that kills the runtime at the limit, as the cgroup's OOM killer would, with `RLIMIT_DATA` at
+  twice the limit as a backstop;
 - CPU: a CFS quota in a cgroup (v1 `cpu` or v2), only in fidelity mode; nothing otherwise;
 - file system: a private mount namespace (`unshare -m`, root only) with the code bind-mounted
   read-only on `/var/task` and a tmpfs of the ephemeral size on `/tmp`; otherwise the code stays

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from scripts.harness.lambda_local import code_zip, config, event_source, sandbox
+from scripts.harness.lambda_local import code_zip, config, event_source, runtime, sandbox
 from scripts.harness.lambda_local import logs as lambda_logs
 from scripts.harness.lambda_local.runtime import (
     FunctionSpec,
@@ -118,6 +118,18 @@ def handler(event, context):
     }
 """
 
+# An init that hangs the first time only (/tmp outlives the runtime that AWS's retry replaces).
+SLOW_INIT = """
+import os, tempfile, time
+MARKER = os.path.join(tempfile.gettempdir(), "slow-init-once")
+if not os.path.exists(MARKER):
+    open(MARKER, "w").close()
+    time.sleep(60)
+
+def handler(event, context):
+    return {"initialized": True}
+"""
+
 ISOLATED = sandbox.capabilities().mount_namespace
 needs_namespace = pytest.mark.skipif(not ISOLATED, reason="no mount namespace (not root)")
 needs_cgroup = pytest.mark.skipif(
@@ -131,6 +143,7 @@ def probe_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("probe/__init__.py", "")
         archive.writestr("probe/app.py", PROBE)
+        archive.writestr("probe/slow_init.py", SLOW_INIT)
     return path
 
 
@@ -259,6 +272,18 @@ class TestRuntime:
         result = invoke_once(with_spec(probe_spec, handler=handler), {})
         assert result.error is not None and result.error["errorType"] == error_type
 
+    def test_an_init_past_the_init_limit_is_retried_inside_the_invoke(
+        self, probe_spec: FunctionSpec, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(runtime, "INIT_TIMEOUT_S", 1.0)  # Lambda's is 10 s
+        spec = with_spec(probe_spec, handler="probe.slow_init.handler", timeout_s=10.0)
+        result = invoke_once(spec, {})
+        assert result.error is None, result.logs
+        assert result.response == {"initialized": True}
+        assert result.init_log_lines[0] == (
+            "INIT_REPORT Init Duration: 1000.00 ms\tPhase: init\tStatus: timeout"
+        )
+
 
 class TestSandbox:
     @needs_cgroup
@@ -314,6 +339,32 @@ class TestSandbox:
         result = invoke_once(spec, {"action": "spin", "seconds": 1.0})
         assert result.error is None, result.logs
         assert result.response["cpu_share"] <= 0.15
+
+
+class TestWithoutCgroupsOrNamespaces:
+    """The fallbacks of a machine without a memory cgroup or mount namespaces (a laptop)."""
+
+    @pytest.fixture(autouse=True)
+    def _no_isolation(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        bare = sandbox.Capabilities(cgroup_version=None, mount_namespace=False)
+        monkeypatch.setattr(sandbox, "capabilities", lambda: bare)
+
+    def test_the_watchdog_stops_a_runtime_past_its_memory(self, probe_spec: FunctionSpec) -> None:
+        with LambdaProcess(with_spec(probe_spec, memory_mb=128)) as process:
+            result = process.invoke({"action": "allocate", "mb": 200})
+            assert result.error is not None, result.logs
+            assert result.error["errorType"] == "Runtime.OutOfMemory"
+            assert result.max_memory_used_mb >= 128
+            assert process.invoke({}).error is None
+
+    def test_tmp_is_kept_per_environment_and_not_shared(self, probe_spec: FunctionSpec) -> None:
+        with LambdaProcess(probe_spec) as first, LambdaProcess(probe_spec) as second:
+            first.invoke({"action": "write", "tmp_name": "state.txt", "text": "first"})
+            read = {"action": "read", "tmp_name": "state.txt"}
+            assert first.invoke(read).response == {"text": "first"}
+            assert second.invoke(read).response == {"text": None}
+        response = invoke_once(probe_spec, {}).response
+        assert response["environment"]["LAMBDA_TASK_ROOT"] == str(probe_spec.code_dir)
 
 
 @needs_cgroup
