@@ -151,11 +151,10 @@ def report(result: InvocationResult, spec: FunctionSpec) -> str:
             error_type=None if result.timed_out else error_type,
         ),
         result.log_lines,
-        spec.version,
-        init,
+        version=spec.version,
+        init=init,
+        init_lines=result.init_log_lines,
     )
-    if init is not None:  # the init's own output follows INIT_START
-        lines[1:1] = result.init_log_lines
     return "\n".join(lines)
 
 

@@ -127,29 +127,28 @@ def invocation_lines(
     log_format: str,
     report: Report,
     function_lines: Sequence[str],
+    *,
     version: str = "$LATEST",
     init: Init | None = None,
+    init_lines: Sequence[str] = (),
 ) -> list[str]:
-    """An invocation's part of the stream, in the function's log format (Text or JSON)."""
+    """An invocation's part of the stream, in the function's log format (Text or JSON): on a
+    cold start INIT_START and the init's own output come first."""
     if log_format.upper() == "JSON":
-        before = []
+        before: list[str] = []
         if init is not None:
-            before.append(
-                platform_event(
-                    "initStart",
-                    {
-                        "initializationType": "on-demand",
-                        "phase": "init",
-                        "runtimeVersion": f"python:{init.runtime_version}",
-                        "runtimeVersionArn": "local",
-                        "functionName": init.function_name,
-                        "functionVersion": init.function_version,
-                    },
-                )
-            )
+            init_start = {
+                "initializationType": "on-demand",
+                "phase": "init",
+                "runtimeVersion": f"python:{init.runtime_version}",
+                "runtimeVersionArn": "local",
+                "functionName": init.function_name,
+                "functionVersion": init.function_version,
+            }
+            before = [platform_event("initStart", init_start), *init_lines]
         start = platform_event("start", {"requestId": report.request_id, "version": version})
         return [*before, start, *function_lines, platform_event("report", report.record())]
-    before = [init_start_line(init.runtime_version)] if init is not None else []
+    before = [init_start_line(init.runtime_version), *init_lines] if init is not None else []
     return [
         *before,
         start_line(report.request_id, version),
@@ -157,6 +156,22 @@ def invocation_lines(
         end_line(report.request_id),
         report.line(),
     ]
+
+
+def stamped(
+    lines: Sequence[str],
+    function_lines: Sequence[str],
+    function_times: Sequence[datetime],
+    started: datetime,
+    ended: datetime,
+) -> list[tuple[str, datetime]]:
+    """`invocation_lines` with a time each, for PutLogEvents: the function's lines their own
+    (when known), what comes before them `started`, END and REPORT `ended`."""
+    after = 2 if len(lines) > 1 and lines[-2].startswith("END RequestId: ") else 1
+    first = len(lines) - after - len(function_lines)
+    own = list(function_times) if len(function_times) == len(function_lines) else []
+    times = [started] * first + (own or [ended] * len(function_lines)) + [ended] * after
+    return list(zip(lines, times, strict=True))
 
 
 def render(message: str) -> str:

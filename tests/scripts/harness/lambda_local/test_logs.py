@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,9 +22,12 @@ INIT = logs.Init(function_name="registration", function_version="$LATEST", runti
 
 
 def test_text_format_puts_init_start_first_and_the_status_on_failures() -> None:
-    lines = logs.invocation_lines("Text", COLD_FAILURE, ["hello"], init=INIT)
+    lines = logs.invocation_lines(
+        "Text", COLD_FAILURE, ["hello"], init=INIT, init_lines=["importing"]
+    )
     assert lines == [
         "INIT_START Runtime Version: python:3.12\tRuntime Version ARN: local",
+        "importing",
         "START RequestId: r1 Version: $LATEST",
         "hello",
         "END RequestId: r1",
@@ -76,3 +80,13 @@ def test_json_platform_events_render_as_their_text_lines() -> None:
 @pytest.mark.parametrize("message", ['{"time": "x"}', '{"time": oops', "plain", '{"a": 1}'])
 def test_anything_else_renders_unchanged(message: str) -> None:
     assert logs.render(message) == message
+
+
+@pytest.mark.parametrize("log_format", ["Text", "JSON"])
+def test_each_line_gets_its_time(log_format: str) -> None:
+    started, printed, ended = (datetime(2026, 1, 1, 0, 0, s, tzinfo=UTC) for s in (1, 2, 3))
+    lines = logs.invocation_lines(log_format, COLD_FAILURE, ["x"], init=INIT, init_lines=["i"])
+    times = [at for _, at in logs.stamped(lines, ["x"], [printed], started, ended)]
+    assert times[: lines.index("x")] == [started] * lines.index("x")
+    assert times[lines.index("x")] == printed
+    assert set(times[lines.index("x") + 1 :]) == {ended}
