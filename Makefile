@@ -14,11 +14,16 @@ SEND_ARGS   ?=
 BENCH_ARGS  ?=
 INVOKE_ARGS ?=
 
+# The function's runtime: CPython 3.12 (pyenv's, when present) with awslambdaric and Lambda's boto3.
+RUNTIME_VENV   := .venv-runtime
+RUNTIME_STAMP  := $(RUNTIME_VENV)/.installed
+RUNTIME_PYTHON ?= $(shell PYENV_VERSION=3.12.1 python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null)
+
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_VERSION = $(shell sed -n '/^\[checkov\]/,$$ s/^version = "\(.*\)"/\1/p' toolchain.toml)
 
-.PHONY: help setup tools tf-check package invoke stores-up stores-down test lint clean \
+.PHONY: help setup runtime tools tf-check package invoke stores-up stores-down test lint clean \
 	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench
 
 help: ## List the targets
@@ -37,6 +42,16 @@ $(CHECKOV_STAMP): toolchain.toml
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
 	touch $@
 
+$(RUNTIME_STAMP): lambdas/runtime-requirements.txt toolchain.toml $(STAMP)
+	@if [ -n "$(RUNTIME_PYTHON)" ]; then $(RUNTIME_PYTHON) -m venv $(RUNTIME_VENV); else \
+	  echo "WARNING: no CPython 3.12: the local runtime runs $$($(PYTHON_BOOT) -V), not python3.12" >&2; \
+	  $(PYTHON_BOOT) -m venv $(RUNTIME_VENV); fi
+	$(RUNTIME_VENV)/bin/pip install --quiet --disable-pip-version-check -r lambdas/runtime-requirements.txt
+	$(PY) -m scripts.toolchain rie
+	touch $@
+
+runtime: $(RUNTIME_STAMP) ## Lambda's runtime locally: .venv-runtime (3.12, awslambdaric, boto3) + RIE
+
 tools: $(STAMP) $(CHECKOV_STAMP) ## Terraform CLI + hashicorp/aws (built from Go modules when offline) + checkov
 	$(PY) -m scripts.toolchain
 
@@ -46,7 +61,7 @@ tf-check: tools ## fmt, init+validate of the root and every module, checkov with
 package: $(STAMP) ## Build dist/registration.zip (ARCH=x86_64|arm64); skipped when inputs are unchanged
 	$(PY) -m scripts.package --arch $(ARCH)
 
-invoke: package ## Run EVENT=events/<file>.json against the built zip
+invoke: package runtime ## Run EVENT=events/<file>.json against the built zip
 	$(PY) -m scripts.invoke $(EVENT) $(INVOKE_ARGS)
 
 stores-up: $(STAMP) ## Start MariaDB and the moto server the handler needs
@@ -64,7 +79,7 @@ destroy: tools ## terraform destroy of PROFILE=local|aws
 outputs: $(STAMP) ## Terraform outputs of PROFILE as JSON
 	$(PY) -m scripts.deploy outputs --profile $(PROFILE)
 
-local-up: tools ## moto + MariaDB, zip, terraform apply (local profile), the local event-source runner
+local-up: tools runtime ## moto + MariaDB, zip, terraform apply (local profile), the local event-source runner
 	$(PY) -m scripts.local_stack up
 
 local-down: $(STAMP) ## Stop everything local-up started and remove its state
@@ -85,6 +100,8 @@ redrive: $(STAMP) ## Move DLQ messages back to the queue of PROFILE
 logs: $(STAMP) ## Tail the function's log group of PROFILE
 	$(PY) -m scripts.logs --profile $(PROFILE) --follow
 
+# Chaos runs the function with the CPU share AWS gives its memory size (the runner reads this).
+chaos: export LAMBDA_CPU_FIDELITY = 1
 chaos: local-up ## Faults + bad input under load on the local stack (N=10000 by default)
 	$(PY) -m scripts.chaos --n $(if $(filter command line,$(origin N)),$(N),10000)
 
@@ -95,7 +112,7 @@ lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: $(STAMP) ## Everything CI runs: lint, the Terraform gate, pytest
+test: $(STAMP) runtime ## Everything CI runs: lint, the Terraform gate, pytest
 	$(MAKE) lint
 	$(MAKE) tf-check
 	$(PY) -m pytest

@@ -291,7 +291,7 @@ def ratios(args: argparse.Namespace, rows: Sequence[dict[str, Any]]) -> dict[str
 
 def cold_start(args: argparse.Namespace, code_dir: Path, work: Path) -> dict[str, Any]:
     progress(f"cold start: {args.cold_runs} fresh interpreters per probe")
-    runtime_dir = lambda_runtime.build_runtime_dir(work / "runtime")
+    runtime_dir = lambda_runtime.runtime_site_packages()
     shipped = startup.measure_imports(code_dir, runtime_dir, args.cold_runs)
     compiled_dir = startup.compiled_copy(code_dir, work / "code-compiled")
     compiled = startup.measure_imports(compiled_dir, runtime_dir, args.cold_runs)

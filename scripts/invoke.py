@@ -2,8 +2,9 @@
 
 The event is a JSON file (an SQS event such as events/tutorial-legacy.json), or is built from
 plain message bodies (--body, repeatable, or --bodies FILE with one body per line). The zip is
-extracted to a temporary directory and run by scripts/harness/lambda_local/runtime.py with only the
-zip and boto3 importable, a real context and deadline, and the function environment: defaults
+extracted to a temporary directory and run by scripts/harness/lambda_local/runtime.py (AWS's
+Runtime Interface Emulator and awslambdaric on Python 3.12, in Lambda's sandbox: memory limit,
+read-only task root, private /tmp) with the function environment: defaults
 for the local stores, then .local/stores.env (written by `make stores-up`) or --env-file, then
 --env KEY=VALUE. Logs go to stderr and the response to stdout; a function error or timeout exits 1.
 """
@@ -22,7 +23,13 @@ from urllib.parse import urlparse
 from scripts.harness import cli
 from scripts.harness.lambda_local import code_zip
 from scripts.harness.lambda_local import logs as lambda_logs
-from scripts.harness.lambda_local.runtime import FunctionSpec, InvocationResult, LambdaProcess
+from scripts.harness.lambda_local.runtime import (
+    FunctionSpec,
+    InvocationResult,
+    LambdaProcess,
+    RuntimeNotInstalledError,
+    runtime_version,
+)
 from scripts.harness.messages import sqs_bodies
 from scripts.harness.stack import local_stores, processes
 
@@ -62,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--function-name", default="registration")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
     parser.add_argument("--memory", type=int, default=256, help="MB (default 256)")
+    parser.add_argument(
+        "--log-format", choices=["Text", "JSON"], default="Text", help="LoggingConfig.LogFormat"
+    )
+    parser.add_argument("--log-level", help="LoggingConfig.ApplicationLogLevel (JSON only)")
     parser.add_argument("--env-file", type=Path, help=f"default: {DEFAULT_ENV_FILE} if present")
     parser.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE", help="repeatable"
@@ -121,20 +132,30 @@ def stores_hint(environment: dict[str, str]) -> str:
     return ""
 
 
-def report(result: InvocationResult, memory_mb: int) -> str:
-    lines = [
-        lambda_logs.start_line(result.request_id),
-        result.logs.rstrip("\n"),
-        lambda_logs.end_line(result.request_id),
+def report(result: InvocationResult, spec: FunctionSpec) -> str:
+    """The invocation's log stream as Lambda writes it in the function's log format."""
+    error_type = result.error.get("errorType") if result.error else None
+    status = "timeout" if result.timed_out else "error" if result.error else "success"
+    init = None
+    if result.init_duration_ms is not None:
+        init = lambda_logs.Init(spec.function_name, spec.version, runtime_version())
+    lines = lambda_logs.invocation_lines(
+        spec.log_format,
         lambda_logs.Report(
             request_id=result.request_id,
             duration_ms=result.duration_ms,
-            memory_size_mb=memory_mb,
+            memory_size_mb=spec.memory_mb,
             max_memory_used_mb=result.max_memory_used_mb,
             init_duration_ms=result.init_duration_ms,
-        ).line(),
-    ]
-    return "\n".join(line for line in lines if line)
+            status=status,
+            error_type=None if result.timed_out else error_type,
+        ),
+        result.log_lines,
+        version=spec.version,
+        init=init,
+        init_lines=result.init_log_lines,
+    )
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,10 +178,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             memory_mb=args.memory,
             timeout_s=args.timeout,
             environment=environment,
+            log_format=args.log_format,
+            application_log_level=args.log_level,
         )
-        with LambdaProcess(spec) as process:
-            result = process.invoke(event)
-    print(report(result, args.memory), file=sys.stderr)
+        try:
+            with LambdaProcess(spec) as process:
+                result = process.invoke(event)
+        except RuntimeNotInstalledError as error:
+            raise cli.UserError(str(error)) from error
+    print(report(result, spec), file=sys.stderr)
     if result.failed:
         assert result.error is not None
         print(json.dumps(result.error, indent=2))

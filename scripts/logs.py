@@ -6,7 +6,10 @@
     python -m scripts.logs --profile aws --follow
 
 Locally the runner writes the same START/END/REPORT and function lines that Lambda writes on
-AWS, so this command reads both the same way (FilterLogEvents).
+AWS, so this command reads both the same way (FilterLogEvents). A function with the JSON log
+format (the aws profile deploys one) gets `platform.*` JSON events instead: they are printed as
+their Text lines, and the filters START, END, REPORT and INIT_START match either format (they are
+applied here; any other pattern goes to CloudWatch Logs as it is).
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from scripts.harness import cli
+from scripts.harness.lambda_local import logs as lambda_logs
 from scripts.harness.stack import aws_session, outputs
 
 PROG = "logs"
 DURATION = re.compile(r"^(\d+)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 FOLLOW_INTERVAL_S = 2.0
+PLATFORM_KEYWORDS = ("INIT_START", "START", "END", "REPORT")
 
 
 def duration_s(text: str) -> int:
@@ -48,13 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def events(logs: Any, group: str, start_ms: int, pattern: str | None) -> Iterator[dict[str, Any]]:
-    """Every event since `start_ms`, following nextToken."""
+    """Every event since `start_ms` that matches `pattern`, following nextToken."""
+    keyword = pattern.strip() if pattern and pattern.strip() in PLATFORM_KEYWORDS else None
     request: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}
-    if pattern:
+    if pattern and keyword is None:
         request["filterPattern"] = pattern
     while True:
         response = logs.filter_log_events(**request)
-        yield from response.get("events", [])
+        for event in response.get("events", []):
+            if keyword is None or lambda_logs.render(event["message"]).startswith(keyword + " "):
+                yield event
         token = response.get("nextToken")
         if not token or token == request.get("nextToken"):
             return
@@ -64,7 +72,8 @@ def events(logs: Any, group: str, start_ms: int, pattern: str | None) -> Iterato
 def format_event(event: dict[str, Any]) -> str:
     at = datetime.fromtimestamp(event["timestamp"] / 1000, UTC)
     stream = event.get("logStreamName", "")
-    return f"{at:%H:%M:%S}.{at.microsecond // 1000:03d} {stream[-8:]} {event['message'].rstrip()}"
+    message = lambda_logs.render(event["message"]).rstrip()
+    return f"{at:%H:%M:%S}.{at.microsecond // 1000:03d} {stream[-8:]} {message}"
 
 
 def tail(

@@ -2,6 +2,7 @@
 
 python -m scripts.toolchain            # install (build only what the cache lacks)
 python -m scripts.toolchain env        # print the environment for Terraform, as KEY=VALUE
+python -m scripts.toolchain rie        # build only the Lambda Runtime Interface Emulator
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def install(pins: tc.Pins) -> None:
         tc.go_build(pins.cli_module, pins.cli_version, pins.cli_package, target)
         cli = target
     print(f"tools: CLI {cli} ({'.'.join(map(str, tc.cli_version(str(cli)) or ()))})")
+    print(f"tools: Lambda Runtime Interface Emulator {tc.build_rie()}")
 
     if tc.registry_reachable() and not tc.cli_config_path().exists():
         print("tools: the Terraform registry is reachable: `terraform init` downloads the provider")
@@ -49,12 +51,14 @@ def install(pins: tc.Pins) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="toolchain", description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", default="install", choices=["install", "env"])
+    parser.add_argument("command", nargs="?", default="install", choices=["install", "env", "rie"])
     args = parser.parse_args(argv)
     pins = tc.Pins.load()
     try:
         if args.command == "install":
             install(pins)
+        elif args.command == "rie":
+            print(f"tools: Lambda Runtime Interface Emulator {tc.build_rie()}")
         else:
             env = {"TERRAFORM": str(tc.terraform_bin(pins)), **tc.terraform_env(pins)}
             for key, value in env.items():

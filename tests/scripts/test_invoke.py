@@ -1,16 +1,16 @@
-"""scripts.invoke and the execution-environment harness it shares with the local runner.
+"""scripts.invoke: argument handling, the timeout, and the real built zip end to end.
 
-The harness tests run a small probe handler (zipped here) to check what Lambda guarantees: the
-context, the environment, the import path, warm reuse, the timeout. The end-to-end tests run the
-real built zip against this session's MariaDB and moto server.
+The execution environment it runs (shared with the local runner) is tested in
+tests/scripts/harness/lambda_local/test_runtime.py, whose probe handler is reused here; the
+end-to-end tests run the real built zip against this session's MariaDB and moto server.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,52 +20,10 @@ import pytest
 
 from scripts import package
 from scripts.harness.lambda_local import code_zip
-from scripts.harness.lambda_local.runtime import FunctionSpec, LambdaProcess, invoke_once
 from scripts.harness.stack import local_stores
+from tests.scripts.harness.lambda_local.test_runtime import PROBE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-PROBE = """
-import json, os, sys, time
-
-STATE = {"calls": 0}
-print("probe init")
-
-def handler(event, context):
-    remaining = context.get_remaining_time_in_millis()
-    STATE["calls"] += 1
-    action = event.get("action")
-    if action == "sleep":
-        time.sleep(event["seconds"])
-    if action == "raise":
-        raise ValueError("boom")
-    if action == "exit":
-        os._exit(3)
-    if action == "unserializable":
-        return {"value": object()}
-    importable = {}
-    for name in ("boto3", "pymysql", "pytest", "hypothesis", "scripts", "registration"):
-        try:
-            __import__(name)
-            importable[name] = True
-        except ImportError:
-            importable[name] = False
-    print("probe invoked", context.aws_request_id)
-    names = ("AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION",
-             "_HANDLER", "LAMBDA_TASK_ROOT", "AWS_EXECUTION_ENV", "TZ", "CUSTOM")
-    return {
-        "calls": STATE["calls"],
-        "request_id": context.aws_request_id,
-        "function_name": context.function_name,
-        "memory": context.memory_limit_in_mb,
-        "arn": context.invoked_function_arn,
-        "remaining": remaining,
-        "environment": {name: os.environ.get(name) for name in names},
-        "importable": importable,
-        "cwd": os.getcwd(),
-        "dont_write_bytecode": sys.dont_write_bytecode,
-    }
-"""
 
 
 @pytest.fixture(scope="module")
@@ -75,107 +33,6 @@ def probe_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
         archive.writestr("probe/__init__.py", "")
         archive.writestr("probe/app.py", PROBE)
     return path
-
-
-@pytest.fixture
-def probe_spec(probe_zip: Path, tmp_path: Path) -> FunctionSpec:
-    code_dir = code_zip.extract(probe_zip, tmp_path / "task")
-    return FunctionSpec(
-        code_dir=code_dir,
-        handler="probe.app.handler",
-        function_name="probe",
-        memory_mb=512,
-        timeout_s=2.0,
-        environment={"CUSTOM": "yes", "AWS_LAMBDA_FUNCTION_NAME": "cannot-override"},
-    )
-
-
-class TestExecutionEnvironment:
-    def test_context_and_environment_are_lambda_like(self, probe_spec: FunctionSpec) -> None:
-        result = invoke_once(probe_spec, {})
-        assert result.error is None, result.logs
-        response = result.response
-        assert response["request_id"] == result.request_id
-        assert response["function_name"] == "probe"
-        assert response["memory"] == "512"
-        assert response["arn"] == "arn:aws:lambda:us-east-1:123456789012:function:probe"
-        assert 1000 < response["remaining"] <= 2000
-        assert response["environment"] == {
-            "AWS_LAMBDA_FUNCTION_NAME": "probe",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-            "AWS_REGION": "us-east-1",
-            "_HANDLER": "probe.app.handler",
-            "LAMBDA_TASK_ROOT": str(probe_spec.code_dir),
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
-            "TZ": ":UTC",
-            "CUSTOM": "yes",
-        }
-        assert response["cwd"] == str(probe_spec.code_dir)
-        assert response["dont_write_bytecode"] is True
-        assert "probe init" in result.logs and "probe invoked" in result.logs
-        assert result.init_duration_ms is not None and result.max_memory_used_mb > 0
-
-    def test_only_the_zip_and_boto3_are_importable(self, probe_spec: FunctionSpec) -> None:
-        importable = invoke_once(probe_spec, {}).response["importable"]
-        assert importable == {
-            "boto3": True,
-            "pymysql": False,
-            "pytest": False,
-            "hypothesis": False,
-            "scripts": False,
-            "registration": False,
-        }
-
-    def test_warm_reuse_then_cold_start_after_a_timeout(self, probe_spec: FunctionSpec) -> None:
-        with LambdaProcess(probe_spec) as process:
-            first, second = process.invoke({}), process.invoke({})
-            assert (first.response["calls"], second.response["calls"]) == (1, 2)
-            assert first.init_duration_ms is not None and second.init_duration_ms is None
-            assert "probe init" not in second.logs  # logs are per invocation
-            started = time.monotonic()
-            timed_out = process.invoke({"action": "sleep", "seconds": 30})
-            assert time.monotonic() - started < 5
-            assert timed_out.timed_out and timed_out.failed
-            assert timed_out.error == {
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": "Task timed out after 2.00 seconds",
-            }
-            assert "Task timed out after 2.00 seconds" in timed_out.logs
-            again = process.invoke({})
-            assert again.response["calls"] == 1 and again.init_duration_ms is not None
-
-    @pytest.mark.parametrize(
-        ("event", "error_type", "message"),
-        [
-            ({"action": "raise"}, "ValueError", "boom"),
-            ({"action": "unserializable"}, "Runtime.MarshalError", "not JSON serializable"),
-            ({"action": "exit"}, "Runtime.ExitError", "exit status 3"),
-        ],
-    )
-    def test_function_errors(
-        self, probe_spec: FunctionSpec, event: dict[str, Any], error_type: str, message: str
-    ) -> None:
-        result = invoke_once(probe_spec, event)
-        assert result.failed and result.error is not None
-        assert result.error["errorType"] == error_type
-        assert message in result.error["errorMessage"]
-
-    def test_handler_exception_is_logged_like_the_runtime(self, probe_spec: FunctionSpec) -> None:
-        result = invoke_once(probe_spec, {"action": "raise"})
-        assert "[ERROR] ValueError: boom" in result.logs
-        assert "Traceback (most recent call last):" in result.logs
-
-    @pytest.mark.parametrize(
-        ("handler", "error_type"),
-        [
-            ("missing.module.handler", "Runtime.ImportModuleError"),
-            ("probe.app.nope", "Runtime.HandlerNotFound"),
-        ],
-    )
-    def test_init_errors(self, probe_spec: FunctionSpec, handler: str, error_type: str) -> None:
-        spec = FunctionSpec(code_dir=probe_spec.code_dir, handler=handler, timeout_s=2.0)
-        result = invoke_once(spec, {})
-        assert result.error is not None and result.error["errorType"] == error_type
 
 
 def test_unsafe_zip_entries_are_refused(tmp_path: Path) -> None:
@@ -305,7 +162,6 @@ class TestInvokeCommand:
 def test_timeout_is_enforced_by_the_command(probe_zip: Path, tmp_path: Path) -> None:
     event = tmp_path / "sleep.json"
     event.write_text(json.dumps({"action": "sleep", "seconds": 30}))
-    started = time.monotonic()
     result = run_invoke(
         str(event),
         "--zip",
@@ -315,9 +171,44 @@ def test_timeout_is_enforced_by_the_command(probe_zip: Path, tmp_path: Path) -> 
         "--timeout",
         "1",
     )
-    assert time.monotonic() - started < 15
     assert result.returncode == 1
     assert "Task timed out after 1.00 seconds" in result.stderr
+    # Stopped at the timeout: the invoke's duration is the timeout's, not the handler's 30 s.
+    duration = re.search(r"REPORT RequestId: \S+\tDuration: ([0-9.]+) ms", result.stderr)
+    assert duration is not None and float(duration.group(1)) < 30_000
+
+
+def test_text_logs_put_init_start_and_the_init_output_before_start(
+    probe_zip: Path, tmp_path: Path
+) -> None:
+    event = tmp_path / "empty.json"
+    event.write_text("{}")
+    result = run_invoke(str(event), "--zip", str(probe_zip), "--handler", "probe.app.handler")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("INIT_START Runtime Version: python:")
+    assert lines[1] == "probe init"
+    assert lines[2].startswith("START RequestId: ")
+    assert lines[-1].startswith("REPORT RequestId: ") and "Status:" not in lines[-1]
+
+
+def test_json_log_format_gives_platform_events_and_json_errors(
+    probe_zip: Path, tmp_path: Path
+) -> None:
+    event = tmp_path / "raise.json"
+    event.write_text(json.dumps({"action": "raise"}))
+    result = run_invoke(
+        str(event), "--zip", str(probe_zip), "--handler", "probe.app.handler",
+        "--log-format", "JSON",
+    )  # fmt: skip
+    assert result.returncode == 1
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    platform = [r["type"] for r in records if "type" in r]
+    assert platform == ["platform.initStart", "platform.start", "platform.report"]
+    assert records[-1]["record"]["status"] == "error"
+    assert records[-1]["record"]["errorType"] == "ValueError"
+    [error] = [r for r in records if r.get("level") == "ERROR"]
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "boom")
 
 
 @pytest.mark.parametrize(

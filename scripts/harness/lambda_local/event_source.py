@@ -52,6 +52,8 @@ class Invocation:
     max_memory_used_mb: int
     init_duration_ms: float | None = None  # set on a cold start
     timed_out: bool = False
+    init_log_lines: Sequence[str] = ()  # the init's output (goes before START)
+    log_times: Sequence[datetime] = ()  # when each of log_lines was printed, if known
 
 
 class ExecutionEnvironment(Protocol):

@@ -2,13 +2,19 @@
 
 `make logs`, the README's "where to look next" and any dashboard work the same locally and on
 AWS only if the local runner leaves the same trail: one stream per execution environment named
-`YYYY/MM/DD/[$LATEST]<32 hex>`, and around every invocation the platform lines
+`YYYY/MM/DD/[$LATEST]<32 hex>`, and around every invocation the platform lines of the function's
+`LoggingConfig.LogFormat`. Text:
 
+    INIT_START Runtime Version: python:3.12\tRuntime Version ARN: …      (cold start only)
     START RequestId: <id> Version: $LATEST
     <the function's own lines>
     END RequestId: <id>
     REPORT RequestId: <id>\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 256 MB\t
-    Max Memory Used: 71 MB\t[Init Duration: 412.50 ms\t]
+    Max Memory Used: 71 MB\t[Init Duration: 412.50 ms\t][Status: error\tError Type: …]
+
+JSON: one object per event, `{"time", "type": "platform.initStart" | "platform.start" |
+"platform.report", "record": {…}}` (no END), the report's numbers under `record.metrics` and
+its outcome in `record.status` (success, error, timeout).
 
 Billed Duration is the duration rounded up to the millisecond; since August 2025 Lambda bills the
 INIT phase of on-demand ZIP functions too, so a cold start's billed duration includes it.
@@ -17,11 +23,12 @@ INIT phase of on-demand ZIP functions too, so a cold start's billed duration inc
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 # PutLogEvents limits: 10,000 events and 1,048,576 bytes (message bytes + 26 per event) per call.
@@ -45,6 +52,8 @@ class Report:
     memory_size_mb: int
     max_memory_used_mb: int
     init_duration_ms: float | None = None
+    status: str = "success"  # success, error or timeout
+    error_type: str | None = None  # e.g. Runtime.OutOfMemory, when status is error
 
     @property
     def billed_ms(self) -> int:
@@ -60,7 +69,30 @@ class Report:
         ]
         if self.init_duration_ms is not None:
             parts.append(f"Init Duration: {self.init_duration_ms:.2f} ms")
+        if self.status != "success":
+            parts.append(f"Status: {self.status}")
+        if self.error_type:
+            parts.append(f"Error Type: {self.error_type}")
         return "\t".join(parts) + "\t"
+
+    def record(self) -> dict[str, Any]:
+        """The `record` of the JSON format's platform.report event."""
+        metrics: dict[str, Any] = {
+            "durationMs": round(self.duration_ms, 2),
+            "billedDurationMs": self.billed_ms,
+            "memorySizeMB": self.memory_size_mb,
+            "maxMemoryUsedMB": self.max_memory_used_mb,
+        }
+        if self.init_duration_ms is not None:
+            metrics["initDurationMs"] = round(self.init_duration_ms, 2)
+        record: dict[str, Any] = {
+            "requestId": self.request_id,
+            "metrics": metrics,
+            "status": self.status,
+        }
+        if self.error_type:
+            record["errorType"] = self.error_type
+        return record
 
 
 def start_line(request_id: str, version: str = "$LATEST") -> str:
@@ -69,6 +101,105 @@ def start_line(request_id: str, version: str = "$LATEST") -> str:
 
 def end_line(request_id: str) -> str:
     return f"END RequestId: {request_id}"
+
+
+def init_start_line(runtime_version: str) -> str:
+    return f"INIT_START Runtime Version: python:{runtime_version}\tRuntime Version ARN: local"
+
+
+def platform_event(kind: str, record: dict[str, Any], at: datetime | None = None) -> str:
+    """One JSON-format platform event, e.g. kind "start" gives type "platform.start"."""
+    stamp = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="milliseconds")
+    event = {"time": stamp.replace("+00:00", "Z"), "type": f"platform.{kind}", "record": record}
+    return json.dumps(event, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Init:
+    """What a cold start adds to the stream before START."""
+
+    function_name: str
+    function_version: str
+    runtime_version: str  # e.g. "3.12"
+
+
+def invocation_lines(
+    log_format: str,
+    report: Report,
+    function_lines: Sequence[str],
+    *,
+    version: str = "$LATEST",
+    init: Init | None = None,
+    init_lines: Sequence[str] = (),
+) -> list[str]:
+    """An invocation's part of the stream, in the function's log format (Text or JSON): on a
+    cold start INIT_START and the init's own output come first."""
+    if log_format.upper() == "JSON":
+        before: list[str] = []
+        if init is not None:
+            init_start = {
+                "initializationType": "on-demand",
+                "phase": "init",
+                "runtimeVersion": f"python:{init.runtime_version}",
+                "runtimeVersionArn": "local",
+                "functionName": init.function_name,
+                "functionVersion": init.function_version,
+            }
+            before = [platform_event("initStart", init_start), *init_lines]
+        start = platform_event("start", {"requestId": report.request_id, "version": version})
+        return [*before, start, *function_lines, platform_event("report", report.record())]
+    before = [init_start_line(init.runtime_version), *init_lines] if init is not None else []
+    return [
+        *before,
+        start_line(report.request_id, version),
+        *function_lines,
+        end_line(report.request_id),
+        report.line(),
+    ]
+
+
+def stamped(
+    lines: Sequence[str],
+    function_lines: Sequence[str],
+    function_times: Sequence[datetime],
+    started: datetime,
+    ended: datetime,
+) -> list[tuple[str, datetime]]:
+    """`invocation_lines` with a time each, for PutLogEvents: the function's lines their own
+    (when known), what comes before them `started`, END and REPORT `ended`."""
+    after = 2 if len(lines) > 1 and lines[-2].startswith("END RequestId: ") else 1
+    first = len(lines) - after - len(function_lines)
+    own = list(function_times) if len(function_times) == len(function_lines) else []
+    times = [started] * first + (own or [ended] * len(function_lines)) + [ended] * after
+    return list(zip(lines, times, strict=True))
+
+
+def render(message: str) -> str:
+    """A JSON-format platform event as its Text-format line (anything else unchanged), so that
+    `make logs` reads both formats alike."""
+    if not message.startswith('{"time"'):
+        return message
+    try:
+        event = json.loads(message)
+        kind, record = event["type"], event["record"]
+    except (ValueError, KeyError, TypeError):
+        return message
+    if kind == "platform.start":
+        return start_line(record["requestId"], record.get("version", "$LATEST"))
+    if kind == "platform.initStart":
+        return init_start_line(record.get("runtimeVersion", "").removeprefix("python:"))
+    if kind == "platform.report":
+        metrics = record.get("metrics", {})
+        return Report(
+            request_id=record["requestId"],
+            duration_ms=float(metrics.get("durationMs", 0.0)),
+            memory_size_mb=int(metrics.get("memorySizeMB", 0)),
+            max_memory_used_mb=int(metrics.get("maxMemoryUsedMB", 0)),
+            init_duration_ms=metrics.get("initDurationMs"),
+            status=record.get("status", "success"),
+            error_type=record.get("errorType"),
+        ).line()
+    return message
 
 
 def epoch_ms(at: datetime) -> int:

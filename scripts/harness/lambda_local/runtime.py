@@ -1,42 +1,62 @@
-"""Run a handler from an extracted zip in its own process, as Lambda would.
+"""Run a handler from an extracted zip the way Lambda's python3.12 runtime does.
 
-One `LambdaProcess` is one execution environment: a separate interpreter whose ``sys.path`` is
-the code directory, the standard library and boto3 (as the python3.12 runtime provides it), a
-Lambda-like environment (``AWS_LAMBDA_FUNCTION_NAME``, ``_HANDLER``, …), a context object with a
-real deadline, and the timeout enforced by killing the process. It stays warm across
-invocations, so a local event-source runner gets cold and warm starts like the real service.
-The child runs this machine's Python (3.11 here), not 3.12: the code must run on both.
+One `LambdaProcess` is one execution environment: AWS's Runtime Interface Emulator (RIE, built by
+`make tools`) serves the Runtime API, and the function side is `awslambdaric` on CPython 3.12
+with the boto3/botocore of Lambda's python3.12 runtime (the `.venv-runtime` of `make runtime`),
+the pair AWS's own python base images use. RIE starts the runtime, enforces the timeout, retries
+a failed init inside the invoke and restarts a runtime that crashed or timed out; this module adds
+what RIE leaves to the orchestrator: one RIE per environment (RIE serves one invoke at a time),
+the sandbox of `sandbox.py` (memory, CPU, read-only task root, private /tmp, freeze between
+invocations), measured memory, and the logs split per invocation.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import secrets
-import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
-BOOTSTRAP = Path(__file__).resolve().with_name("bootstrap.py")
-# Lambda allows 10 s for the init phase of on-demand functions.
-INIT_TIMEOUT_S = 10.0
-RUNTIME_ROOT_DISTRIBUTION = "boto3"
-REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+from scripts.harness.lambda_local import sandbox
+from scripts.harness.lambda_local.logs import stream_name
+from scripts.harness.stack import toolchain
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+RUNTIME_VENV = REPO_ROOT / ".venv-runtime"
 DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_EPHEMERAL_MB = 512
+RIE_START_TIMEOUT_S = 10.0
+# RIE's own invoke timeout decides; ours only catches an emulator that stopped answering.
+HTTP_GRACE_S = 15.0
+INIT_REPORT = re.compile(r"INIT REPORT\(durationMs: ([0-9.]+)\)")
+# Lambda gives an on-demand function's init phase 10 s; RIE has no such limit of its own.
+INIT_TIMEOUT_S = 10.0
+INIT_DONE = re.compile(r"INIT (RTDONE|REPORT)")
+RIE_LINE = re.compile(r"^(START|END|REPORT) RequestId: ")
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+
+
+class RuntimeNotInstalledError(RuntimeError):
+    """The runtime's virtualenv or the emulator is missing."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +72,11 @@ class FunctionSpec:
     region: str = "us-east-1"
     account_id: str = DEFAULT_ACCOUNT_ID
     environment: Mapping[str, str] = field(default_factory=dict)
+    ephemeral_storage_mb: int = DEFAULT_EPHEMERAL_MB
+    log_format: str = "Text"  # LoggingConfig.LogFormat: Text or JSON
+    application_log_level: str | None = None  # LoggingConfig.ApplicationLogLevel (JSON only)
+    # A CPU quota proportional to memory, as on AWS (slower: for deadline and chaos tests).
+    cpu_fidelity: bool = False
 
     @property
     def arn(self) -> str:
@@ -63,96 +88,198 @@ class InvocationResult:
     request_id: str
     response: Any
     error: dict[str, Any] | None
-    logs: str
+    records: list[LogRecord]  # the invoke's output (a traceback is one record, as on AWS)
     duration_ms: float
-    init_duration_ms: float | None  # set on a cold start only
+    init_duration_ms: float | None  # set when this invoke ran an init (cold start or restart)
     max_memory_used_mb: int
     timed_out: bool = False
+    init_records: list[LogRecord] = field(default_factory=list)  # the init's output, if any
 
     @property
     def failed(self) -> bool:
-        """A function error (unhandled exception, init failure or timeout)."""
+        """A function error (unhandled exception, init failure, crash, timeout or OOM)."""
         return self.error is not None
 
+    @property
+    def log_lines(self) -> list[str]:
+        return [record.text for record in self.records]
 
-def runtime_distributions(root: str = RUNTIME_ROOT_DISTRIBUTION) -> list[metadata.Distribution]:
-    """``root`` and everything it requires (extras ignored), from this interpreter's packages."""
-    seen: dict[str, metadata.Distribution] = {}
-    pending = [root]
-    while pending:
-        name = pending.pop()
-        key = re.sub(r"[-_.]+", "-", name).lower()
-        if key in seen:
-            continue
-        try:
-            distribution = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue  # An optional, environment-specific requirement.
-        seen[key] = distribution
-        for requirement in distribution.requires or []:
-            if "extra ==" in requirement:
-                continue
-            match = REQUIREMENT_NAME.match(requirement)
-            if match:
-                pending.append(match.group(1))
-    return list(seen.values())
+    @property
+    def init_log_lines(self) -> list[str]:
+        return [record.text for record in self.init_records]
+
+    @property
+    def logs(self) -> str:
+        """Everything the function printed (init first), one line per record."""
+        return "".join(r.text + "\n" for r in [*self.init_records, *self.records])
 
 
-def build_runtime_dir(destination: Path) -> Path:
-    """A directory of symlinks to boto3 and its dependencies only (the runtime's SDK)."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for distribution in runtime_distributions():
-        for file in distribution.files or []:
-            top = file.parts[0]
-            if top == ".." or top.endswith(".pth") or top == "__pycache__":
-                continue
-            link = destination / top
-            if not link.exists():
-                link.symlink_to(Path(str(distribution.locate_file(top))).resolve())
-    return destination
+def runtime_python() -> Path:
+    python = RUNTIME_VENV / "bin" / "python"
+    if not python.exists():
+        raise RuntimeNotInstalledError(f"{python} is missing: run `make runtime`")
+    return python
 
 
-def lambda_environment(spec: FunctionSpec, runtime_dir: Path, log_stream: str) -> dict[str, str]:
-    """The function's variables plus what Lambda itself sets (which the function cannot change)."""
+def runtime_site_packages() -> Path:
+    """The runtime's own packages (awslambdaric, boto3): Lambda's /var/runtime."""
+    return next((RUNTIME_VENV / "lib").glob("python3*/site-packages"))
+
+
+def runtime_version() -> str:
+    """The runtime interpreter's `major.minor`, from its virtualenv's pyvenv.cfg."""
+    for line in (RUNTIME_VENV / "pyvenv.cfg").read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in ("version", "version_info"):
+            return ".".join(value.strip().split(".")[:2])
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def rie_binary() -> Path:
+    binary = toolchain.rie_binary()
+    if not binary.exists():
+        raise RuntimeNotInstalledError(f"{binary} is missing: run `make runtime`")
+    return binary
+
+
+def lambda_environment(spec: FunctionSpec, task_root: str, log_stream: str) -> dict[str, str]:
+    """The function's variables plus what Lambda itself sets (which the function cannot change).
+
+    RIE passes its whole environment on to the runtime, so this is RIE's environment too;
+    AWS_LAMBDA_FUNCTION_TIMEOUT is the one variable only RIE needs.
+    """
     reserved = {
         "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
         "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(max(1, math.ceil(spec.timeout_s))),
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{runtime_version()}",
         "AWS_REGION": spec.region,
         "AWS_DEFAULT_REGION": spec.region,
         "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
         "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
-        "LAMBDA_TASK_ROOT": str(spec.code_dir),
-        "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+        "LAMBDA_TASK_ROOT": task_root,
+        "LAMBDA_RUNTIME_DIR": str(runtime_site_packages()),
         "_HANDLER": spec.handler,
         "TZ": ":UTC",
         "LANG": "en_US.UTF-8",
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "PYTHONUNBUFFERED": "1",
     }
+    if spec.log_format.upper() == "JSON":
+        reserved["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        if spec.application_log_level:
+            reserved["AWS_LAMBDA_LOG_LEVEL"] = spec.application_log_level.upper()
     if os.environ.get("AWS_SESSION_TOKEN"):
         reserved["AWS_SESSION_TOKEN"] = os.environ["AWS_SESSION_TOKEN"]
     return {**spec.environment, **reserved}
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One line of output and when it arrived (CloudWatch stamps each event on its own)."""
+
+    at: datetime
+    text: str
+
+
+class LineReader:
+    """Collects a pipe's lines with their arrival time, in a thread (the pipe never fills up)."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._lines: list[LogRecord] = []
+        self._arrived = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
+        self._thread.start()
+
+    def _read(self, pipe: IO[bytes]) -> None:
+        with pipe:
+            for raw in pipe:
+                record = LogRecord(datetime.now(UTC), raw.decode("utf-8", "replace").rstrip("\n"))
+                with self._arrived:
+                    self._lines.append(record)
+                    self._arrived.notify_all()
+
+    def mark(self) -> int:
+        with self._arrived:
+            return len(self._lines)
+
+    def since(self, mark: int) -> list[LogRecord]:
+        with self._arrived:
+            return self._lines[mark:]
+
+    def wait_for(self, pattern: re.Pattern[str], mark: int, timeout_s: float) -> bool:
+        """Until a line from `mark` on matches (True) or the timeout (False)."""
+        with self._arrived:
+            return self._arrived.wait_for(
+                lambda: any(pattern.search(r.text) for r in self._lines[mark:]), timeout_s
+            )
+
+    def join(self) -> None:
+        self._thread.join(timeout=5)
+
+
+def function_records(records: list[LogRecord]) -> list[LogRecord]:
+    """The function's log records from RIE's stdout, without RIE's own START/END/REPORT.
+
+    awslambdaric, writing to stdout instead of Lambda's telemetry pipe, joins a multi-line record
+    (a traceback) with carriage returns; restoring the newlines keeps it one record, as on AWS.
+    """
+    return [
+        LogRecord(r.at, r.text.replace("\r", "\n"))
+        for r in records
+        if r.text and not RIE_LINE.match(r.text)
+    ]
+
+
+def classify(status: int, body: bytes, request_id: str) -> tuple[Any, dict[str, Any] | None]:
+    """(response, error) from RIE's HTTP answer.
+
+    RIE answers a function error with 200 and awslambdaric's error document (which carries our
+    request id); a crash or failed init with 502 and RIE's or awslambdaric's document.
+    """
+    text = body.decode("utf-8", errors="replace")
+    try:
+        document = json.loads(text) if text else None
+    except ValueError:
+        document = None
+    if status == 200:
+        if (
+            isinstance(document, dict)
+            and {"errorType", "errorMessage"} <= document.keys()
+            and document.get("requestId") == request_id
+        ):
+            return None, document
+        return document, None
+    if isinstance(document, dict) and "errorType" in document:
+        return None, document
+    return None, {"errorType": "Runtime.Unknown", "errorMessage": text or f"HTTP {status}"}
+
+
 class LambdaProcess:
-    """One warm execution environment; re-initialized after a timeout killed it."""
+    """One warm execution environment: an RIE and its runtime, in a sandbox, frozen when idle."""
 
     def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
+        self.log_stream_name = stream_name(datetime.now(UTC), spec.version)
+        self._capabilities = sandbox.capabilities()
         self._workdir = Path(tempfile.mkdtemp(prefix="lambda-env-"))
-        self._runtime_dir = build_runtime_dir(self._workdir / "runtime")
-        self._log_path = self._workdir / "output.log"
-        self._process: subprocess.Popen[bytes] | None = None
-        self._results: Any = None
-        self._buffer = b""
-        self._child_exited = False
-        self._pending_init: tuple[float, str] | None = None  # (init ms, init logs)
-        self._init_error: dict[str, Any] | None = None
+        self._stdout: LineReader | None = None  # RIE's stdout: the function's output
+        self._rapid: LineReader | None = None  # RIE's stderr: its own log (init durations)
+        self._rie: subprocess.Popen[bytes] | None = None
+        self._port = 0
+        self._cgroup: sandbox.Cgroup | None = None
+        self._first_init = True  # the next invoke runs the environment's init phase
 
     def __enter__(self) -> LambdaProcess:
         return self
@@ -167,50 +294,79 @@ class LambdaProcess:
 
     def invoke(self, event: Any, *, request_id: str | None = None) -> InvocationResult:
         request_id = request_id or str(uuid.uuid4())
-        if self._process is None:
+        if self._rie is None:
             self._start()
-        if self._init_error is not None:
-            return self._failed_init(request_id)
-        offset = self._log_size()
-        deadline_ms = int(time.time() * 1000 + self.spec.timeout_s * 1000)
-        message = {
-            "request_id": request_id,
-            "event": event,
-            "deadline_ms": deadline_ms,
-            "invoked_function_arn": self.spec.arn,
-            "trace_id": f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0",
-        }
+        assert self._rie is not None
+        assert self._stdout is not None and self._rapid is not None
+        stdout_mark, rapid_mark = self._stdout.mark(), self._rapid.mark()
+        oom_kills = self._cgroup.oom_kills() if self._cgroup else 0
+        self._signal_runtime(signal.SIGCONT)
+        init_timed_out = threading.Event()
+        if self._first_init:
+            self._first_init = False
+            threading.Thread(
+                target=self._limit_init, args=(rapid_mark, init_timed_out), daemon=True
+            ).start()
         started = time.perf_counter()
-        self._send(message)
-        answer = self._read_answer(self.spec.timeout_s)
-        init_ms, init_logs = self._pending_init or (None, "")
-        self._pending_init = None
-        if answer is None:
-            text = f"Task timed out after {self.spec.timeout_s:.2f} seconds"
-            error = self._lost_process_error(text, "Sandbox.Timedout")
-            timed_out = error["errorType"] == "Sandbox.Timedout"
-            logs = init_logs + self._read_logs(offset)
-            if timed_out:
-                stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-                logs += f"{stamp} {request_id} {text}\n"
-            return InvocationResult(
-                request_id=request_id,
-                response=None,
-                error=error,
-                logs=logs,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                init_duration_ms=init_ms,
-                max_memory_used_mb=0,
-                timed_out=timed_out,
+        with self._memory_watch() as watchdog:
+            status, body = self._post(event, request_id)
+            if init_timed_out.is_set() and status == 502:
+                # RIE fails the invoke whose init was stopped; AWS retries the init within it.
+                status, body = self._post(event, request_id)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        # RIE prints its REPORT after the function's output and before it answers, except
+        # when the runtime died (then a short wait collects whatever it printed).
+        report = re.compile(f"^REPORT RequestId: {re.escape(request_id)}")
+        self._stdout.wait_for(report, stdout_mark, 1.0 if status == 200 else 0.2)
+        rapid = self._rapid.since(rapid_mark)
+        inits = [(r.at, INIT_REPORT.search(r.text)) for r in rapid]
+        init_at, init_ms = next(
+            ((at, float(m.group(1))) for at, m in reversed(inits) if m), (None, None)
+        )
+        records = function_records(self._stdout.since(stdout_mark))
+        init_records = [r for r in records if init_at is not None and r.at <= init_at]
+        records = records[len(init_records) :]
+        if init_timed_out.is_set():
+            # As on AWS: the init phase's report, then the init again inside the invoke.
+            report_line = f"INIT_REPORT Init Duration: {INIT_TIMEOUT_S * 1000:.2f} ms"
+            init_records.insert(
+                0, LogRecord(datetime.now(UTC), f"{report_line}\tPhase: init\tStatus: timeout")
             )
+        timed_out = status == 200 and body.startswith(b"Task timed out after")
+        if timed_out or status == 0:
+            text = body.decode() if timed_out else "the emulator stopped answering"
+            error: dict[str, Any] | None = {"errorType": "Sandbox.Timedout", "errorMessage": text}
+            response = None
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            records.append(LogRecord(datetime.now(UTC), f"{stamp} {request_id} {text}"))
+            timed_out = True
+        else:
+            response, error = classify(status, body, request_id)
+        oom = (watchdog is not None and watchdog.killed) or (
+            self._cgroup is not None and self._cgroup.oom_kills() > oom_kills
+        )
+        if oom:
+            error = {
+                "errorType": "Runtime.OutOfMemory",
+                "errorMessage": (
+                    f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+                ),
+            }
+        max_memory = self._peak_memory_mb(watchdog)
+        if status == 0:
+            self._kill()  # Lambda replaces an environment it cannot reach.
+        else:
+            self._signal_runtime(signal.SIGSTOP)
         return InvocationResult(
             request_id=request_id,
-            response=answer.get("response"),
-            error=answer.get("error"),
-            logs=init_logs + self._read_logs(offset),
-            duration_ms=float(answer["duration_ms"]),
+            response=response,
+            error=error,
+            records=records,
+            duration_ms=max(0.0, elapsed_ms - (init_ms or 0.0)),
             init_duration_ms=init_ms,
-            max_memory_used_mb=int(answer["max_memory_mb"]),
+            max_memory_used_mb=max_memory,
+            timed_out=timed_out,
+            init_records=init_records,
         )
 
     def close(self) -> None:
@@ -218,120 +374,140 @@ class LambdaProcess:
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     def _start(self) -> None:
-        read_fd, write_fd = os.pipe()
-        log_stream = f"{datetime.now(UTC):%Y/%m/%d}/[{self.spec.version}]{secrets.token_hex(16)}"
-        offset = self._log_size()
-        with self._log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-B", str(BOOTSTRAP), str(write_fd)],
-                stdin=subprocess.PIPE,
-                stdout=log,
-                stderr=log,
-                env=lambda_environment(self.spec, self._runtime_dir, log_stream),
-                cwd=self.spec.code_dir,
-                pass_fds=(write_fd,),
-                start_new_session=True,
+        capabilities = self._capabilities
+        if capabilities.cgroup_version is not None:
+            self._cgroup = sandbox.Cgroup(
+                capabilities.cgroup_version, self.spec.memory_mb, self.spec.cpu_fidelity
             )
-        os.close(write_fd)
-        self._results = os.fdopen(read_fd, "rb", buffering=0)
-        self._buffer = b""
-        self._child_exited = False
-        self._init_error = None
-        init = {
-            "code_dir": str(self.spec.code_dir),
-            "runtime_dirs": [str(self._runtime_dir)],
-            "handler": self.spec.handler,
-        }
-        started = time.perf_counter()
-        self._send(init)
-        answer = self._read_answer(INIT_TIMEOUT_S)
-        if answer is None:
-            self._init_error = self._lost_process_error(
-                f"init did not finish within {INIT_TIMEOUT_S:.0f} s", "Runtime.InitTimeout"
-            )
-        elif answer["type"] == "init_error":
-            self._init_error = answer["error"]
-        init_ms = float(answer["init_ms"]) if answer and "init_ms" in answer else None
-        self._pending_init = (
-            init_ms if init_ms is not None else (time.perf_counter() - started) * 1000,
-            self._read_logs(offset),
+        bootstrap = sandbox.bootstrap_command(
+            str(runtime_python()),
+            self.spec.handler,
+            self._cgroup.procs_files if self._cgroup else [],
+            # Without a cgroup the watchdog enforces the limit; the rlimit is only a backstop
+            # against an allocation too fast to watch (it raises MemoryError, not an OOM kill).
+            None if self._cgroup else 2 * self.spec.memory_mb,
         )
-
-    def _send(self, message: dict[str, Any]) -> None:
-        assert self._process is not None and self._process.stdin is not None
-        try:
-            self._process.stdin.write(json.dumps(message).encode() + b"\n")
-            self._process.stdin.flush()
-        except BrokenPipeError:
-            pass  # The child died; _read_answer reports it.
-
-    def _lost_process_error(self, timeout_message: str, timeout_type: str) -> dict[str, str]:
-        """Kill the child; describe a crash (it exited) or a timeout (we stopped it)."""
-        status = None
-        if self._process is not None and self._child_exited:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                status = self._process.wait(timeout=5)
-        self._kill()
-        if status is not None:
-            return {
-                "errorType": "Runtime.ExitError",
-                "errorMessage": f"Runtime exited with error: exit status {status}",
+        self._port = free_port()
+        command = [
+            str(rie_binary()),
+            "--log-level",
+            "info",
+            "--runtime-interface-emulator-address",
+            f"127.0.0.1:{self._port}",
+            "--runtime-api-address",
+            f"127.0.0.1:{free_port()}",
+            *bootstrap,
+        ]
+        if capabilities.mount_namespace:
+            task_root = sandbox.TASK_ROOT
+            command = sandbox.mount_namespace_command(
+                self.spec.code_dir, self.spec.ephemeral_storage_mb, command
+            )
+            cwd = Path("/")
+            environment = lambda_environment(self.spec, task_root, self.log_stream_name)
+        else:
+            task_root = str(self.spec.code_dir)
+            cwd = self.spec.code_dir
+            tmp = self._workdir / "tmp"
+            tmp.mkdir()
+            environment = {
+                **lambda_environment(self.spec, task_root, self.log_stream_name),
+                "TMPDIR": str(tmp),
             }
-        return {"errorType": timeout_type, "errorMessage": timeout_message}
+        self._rie = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        assert self._rie.stdout is not None and self._rie.stderr is not None
+        self._stdout, self._rapid = LineReader(self._rie.stdout), LineReader(self._rie.stderr)
+        self._first_init = True
+        self._wait_until_listening()
 
-    def _failed_init(self, request_id: str) -> InvocationResult:
-        init_ms, init_logs = self._pending_init or (None, "")
-        self._pending_init = None
-        error = self._init_error
-        self._kill()  # Lambda retries init on the next invocation.
-        return InvocationResult(
-            request_id=request_id,
-            response=None,
-            error=error,
-            logs=init_logs,
-            duration_ms=0.0,
-            init_duration_ms=init_ms,
-            max_memory_used_mb=0,
+    def _limit_init(self, rapid_mark: int, timed_out: threading.Event) -> None:
+        """Stop an init phase that outlives INIT_TIMEOUT_S: RIE then inits again in the invoke
+        phase (a "suppressed init"), which only the function timeout limits."""
+        assert self._rapid is not None
+        if not self._rapid.wait_for(INIT_DONE, rapid_mark, INIT_TIMEOUT_S):
+            timed_out.set()
+            self._signal_runtime(signal.SIGKILL)
+
+    def _wait_until_listening(self) -> None:
+        deadline = time.monotonic() + RIE_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self._rie is not None
+            if self._rie.poll() is not None:
+                break
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self._port), timeout=0.2),
+            ):
+                return
+            time.sleep(0.02)
+        self._kill()
+        output = self._rapid.since(0) if self._rapid else []
+        raise RuntimeNotInstalledError(
+            f"the Runtime Interface Emulator did not start: {output[-1].text if output else '?'}"
         )
 
-    def _read_answer(self, timeout_s: float) -> dict[str, Any] | None:
-        """The next JSON line from the child, or None on timeout or exit."""
-        deadline = time.monotonic() + timeout_s
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._results, selectors.EVENT_READ)
-            while b"\n" not in self._buffer:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not selector.select(remaining):
-                    return None
-                chunk = self._results.read(65536)
-                if not chunk:
-                    self._child_exited = True  # Its end of the pipe closed.
-                    return None
-                self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
+    def _post(self, event: Any, request_id: str) -> tuple[int, bytes]:
+        """(HTTP status, body), or (0, b"") when the emulator did not answer in time."""
+        trace_id = f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0"
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self._port}{INVOKE_PATH}",
+            data=json.dumps(event).encode(),
+            headers={"X-Amzn-RequestId": request_id, "X-Amzn-Trace-Id": trace_id},
+            method="POST",
+        )
+        timeout = self.spec.timeout_s + HTTP_GRACE_S
+        try:
+            # Our own http://127.0.0.1 URL, never a user-supplied scheme.
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+        except (TimeoutError, urllib.error.URLError, ConnectionError):
+            return 0, b""
+
+    @contextlib.contextmanager
+    def _memory_watch(self) -> Iterator[sandbox.Watchdog | None]:
+        if self._cgroup is not None or self._rie is None:
+            yield None
+            return
+        with sandbox.Watchdog(self._rie.pid, self.spec.memory_mb) as watchdog:
+            yield watchdog
+
+    def _peak_memory_mb(self, watchdog: sandbox.Watchdog | None) -> int:
+        """The runtime's peak: the cgroup's (which misses the interpreter's pages charged before
+        the runtime joined it) or the resident peak of the runtime process, whichever is larger."""
+        runtimes = sandbox.runtime_pids(self._rie.pid) if self._rie else []
+        measured = [sandbox.rss_mb(pid, "VmHWM") for pid in runtimes]
+        if self._cgroup is not None:
+            measured.append(self._cgroup.peak_memory_mb())
+        if watchdog is not None:
+            measured.append(watchdog.peak_mb)
+        return max(measured, default=0)
+
+    def _signal_runtime(self, signum: signal.Signals) -> None:
+        """Freeze (SIGSTOP) or thaw (SIGCONT) the runtime's process group."""
+        if self._rie is not None:
+            sandbox.signal_groups(sandbox.runtime_pids(self._rie.pid), signum)
 
     def _kill(self) -> None:
-        process, self._process = self._process, None
+        process, self._rie = self._rie, None
         if process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            runtimes = sandbox.runtime_pids(process.pid)
+            sandbox.signal_groups([process.pid, *runtimes], signal.SIGKILL)
             process.wait()
-            if process.stdin is not None:
-                with contextlib.suppress(BrokenPipeError):
-                    process.stdin.close()
-        if self._results is not None:
-            self._results.close()
-            self._results = None
-
-    def _log_size(self) -> int:
-        return self._log_path.stat().st_size if self._log_path.exists() else 0
-
-    def _read_logs(self, offset: int) -> str:
-        with self._log_path.open("rb") as log:
-            log.seek(offset)
-            return log.read().decode("utf-8", errors="replace")
+            for reader in (self._stdout, self._rapid):
+                if reader is not None:
+                    reader.join()
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
 
 
 def invoke_once(spec: FunctionSpec, event: Any) -> InvocationResult:

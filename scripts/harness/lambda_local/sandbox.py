@@ -1,0 +1,244 @@
+"""The limits of a Lambda execution environment, applied to a local process tree.
+
+Lambda gives every environment a hard memory limit (`MemorySize`), a CPU share proportional to
+it (1 vCPU at 1,769 MB), a read-only `/var/task`, its own writable `/tmp` of the configured
+ephemeral size, and freezes its processes between invocations. Locally each property is enforced
+with the strongest mechanism the machine offers, detected once:
+
+- memory: a cgroup (v1 `memory` or v2) with the limit; otherwise an RSS watchdog (`Watchdog`)
+  that kills the runtime at the limit, as the cgroup's OOM killer would, with `RLIMIT_DATA` at
+  twice the limit as a backstop;
+- CPU: a CFS quota in a cgroup (v1 `cpu` or v2), only in fidelity mode; nothing otherwise;
+- file system: a private mount namespace (`unshare -m`, root only) with the code bind-mounted
+  read-only on `/var/task` and a tmpfs of the ephemeral size on `/tmp`; otherwise the code stays
+  writable and `TMPDIR` points at a per-environment directory (no size limit);
+- freeze: SIGSTOP/SIGCONT of the runtime's process group (RIE starts it with its own group).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+TASK_ROOT = "/var/task"
+# Lambda allocates CPU in proportion to memory: one full vCPU at 1,769 MB.
+MB_PER_VCPU = 1769
+CFS_PERIOD_US = 100_000
+WATCHDOG_INTERVAL_S = 0.02
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What this machine lets the harness enforce."""
+
+    cgroup_version: int | None  # 1, 2 or None (no writable memory controller)
+    mount_namespace: bool
+
+    def describe(self) -> str:
+        memory = f"cgroup v{self.cgroup_version}" if self.cgroup_version else "rlimit+watchdog"
+        files = "read-only task root, private /tmp" if self.mount_namespace else "shared files"
+        return f"{memory}; {files}"
+
+
+def _current_cgroup_v1(controller: str) -> Path | None:
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return CGROUP_ROOT / controller / path.lstrip("/")
+    return None
+
+
+def _writable(directory: Path | None) -> bool:
+    return directory is not None and directory.is_dir() and os.access(directory, os.W_OK)
+
+
+@cache
+def capabilities() -> Capabilities:
+    version: int | None = None
+    if (CGROUP_ROOT / "cgroup.controllers").exists():
+        parent = CGROUP_ROOT / Path("/proc/self/cgroup").read_text().split("::", 1)[-1].strip()
+        parent = parent if parent.is_dir() else CGROUP_ROOT
+        if _writable(parent) and "memory" in (parent / "cgroup.subtree_control").read_text():
+            version = 2
+    elif _writable(_current_cgroup_v1("memory")):
+        version = 1
+    namespace = os.geteuid() == 0 and shutil.which("unshare") is not None
+    return Capabilities(cgroup_version=version, mount_namespace=namespace)
+
+
+def cpu_quota_us(memory_mb: int) -> int:
+    """The CFS quota per period that gives Lambda's CPU share for `memory_mb`."""
+    return max(1000, CFS_PERIOD_US * memory_mb // MB_PER_VCPU)
+
+
+class Cgroup:
+    """The cgroups of one environment's runtime: its memory (and optionally CPU) limits."""
+
+    def __init__(self, version: int, memory_mb: int, cpu_fidelity: bool) -> None:
+        name = f"lambda-env-{uuid.uuid4().hex[:12]}"
+        self.version = version
+        limit = memory_mb * MIB
+        if version == 2:
+            parent = CGROUP_ROOT / Path("/proc/self/cgroup").read_text().split("::")[-1].strip()
+            self._dirs = [parent / name]
+            self._dirs[0].mkdir()
+            (self._dirs[0] / "memory.max").write_text(str(limit))
+            (self._dirs[0] / "memory.swap.max").write_text("0")
+            if cpu_fidelity:
+                (self._dirs[0] / "cpu.max").write_text(f"{cpu_quota_us(memory_mb)} {CFS_PERIOD_US}")
+            return
+        memory = _current_cgroup_v1("memory")
+        assert memory is not None
+        self._dirs = [memory / name]
+        self._dirs[0].mkdir()
+        (self._dirs[0] / "memory.limit_in_bytes").write_text(str(limit))
+        with contextlib.suppress(OSError):  # absent when swap accounting is off
+            (self._dirs[0] / "memory.memsw.limit_in_bytes").write_text(str(limit))
+        cpu = _current_cgroup_v1("cpu")
+        if cpu_fidelity and _writable(cpu):
+            assert cpu is not None
+            self._dirs.append(cpu / name)
+            self._dirs[1].mkdir()
+            (self._dirs[1] / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
+            (self._dirs[1] / "cpu.cfs_quota_us").write_text(str(cpu_quota_us(memory_mb)))
+
+    @property
+    def procs_files(self) -> list[str]:
+        """Where the runtime writes its pid to join (before it execs Python)."""
+        return [str(directory / "cgroup.procs") for directory in self._dirs]
+
+    def peak_memory_mb(self) -> int:
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        with contextlib.suppress(OSError, ValueError):
+            return int((self._dirs[0] / name).read_text()) // MIB
+        return 0
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel's OOM killer ended in this cgroup."""
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        for line in (self._dirs[0] / name).read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
+    def remove(self) -> None:
+        """Delete the cgroups (retrying while the killed processes finish exiting)."""
+        for directory in self._dirs:
+            for _ in range(50):
+                try:
+                    directory.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+
+
+def runtime_pids(parent_pid: int) -> list[int]:
+    """The direct children of the emulator: the runtime (one per process group)."""
+    pids: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{parent_pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                pids += [int(pid) for pid in (task / "children").read_text().split()]
+    return pids
+
+
+def signal_groups(pids: Sequence[int], signum: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signum)
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> int:
+    """A process's resident (VmRSS) or peak resident (VmHWM) memory; 0 once it is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+class Watchdog:
+    """Without a memory cgroup: SIGKILL the runtime when its RSS passes the limit."""
+
+    def __init__(self, parent_pid: int, limit_mb: int) -> None:
+        self._parent_pid = parent_pid
+        self._limit_mb = limit_mb
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.killed = False
+        self.peak_mb = 0
+
+    def __enter__(self) -> Watchdog:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCHDOG_INTERVAL_S):
+            for pid in runtime_pids(self._parent_pid):
+                self.peak_mb = max(self.peak_mb, rss_mb(pid, "VmHWM"))
+                if rss_mb(pid) > self._limit_mb:
+                    self.killed = True
+                    signal_groups([pid], signal.SIGKILL)
+
+
+def mount_namespace_command(code_dir: Path, ephemeral_mb: int, command: Sequence[str]) -> list[str]:
+    """`command` in a private mount namespace with Lambda's file system layout.
+
+    The code is bind-mounted read-only on /var/task before the tmpfs hides the host's /tmp (the
+    extracted code usually lives there); the tmpfs lives as long as the namespace, that is, as
+    long as the environment.
+    """
+    script = (
+        f'mkdir -p {TASK_ROOT} && mount --bind -o ro "$1" {TASK_ROOT} '
+        '&& mount -t tmpfs -o "size=$2m,mode=1777" lambda-tmp /tmp '
+        f'&& cd {TASK_ROOT} && shift 2 && exec "$@"'
+    )
+    # Arguments, not variables: RIE hands its whole environment on to the function.
+    return [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "/bin/sh",
+        "-c",
+        script,
+        "lambda-sandbox",
+        str(code_dir),
+        str(ephemeral_mb),
+        *command,
+    ]
+
+
+def bootstrap_command(
+    python: str, handler: str, procs_files: Sequence[str], data_limit_mb: int | None
+) -> list[str]:
+    """The runtime's command for RIE: join the cgroups, cap memory if no cgroup, exec awslambdaric.
+
+    RIE takes the last argument as the handler, so the handler is `$0` of the shell script.
+    """
+    steps = [f'echo $$ > "{path}"' for path in procs_files]
+    if data_limit_mb is not None:
+        steps.append(f"ulimit -d {data_limit_mb * 1024}")
+    steps.append(f'exec "{python}" -m awslambdaric "$0"')
+    return ["/bin/sh", "-c", " && ".join(steps), handler]
