@@ -11,20 +11,71 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from registration.deadline import Deadline
-from registration.errors import StoreUnavailableError, TransientError
-from registration.masking import mask_email, mask_name
+from registration.errors import (
+    FailureReason,
+    StoreUnavailableError,
+    TimeBudgetExhaustedError,
+    TransientError,
+    ValidationError,
+)
 from registration.models import Registration
 from registration.resources import Resources
-from registration.validation import FailureReason, ValidationError, parse_registration
+from registration.validation import parse_registration
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 Verdict = Registration | ValidationError
+# Log-safe renderings of personal data: enough to correlate, never the value itself.
+MASK = "***"
+
+
+def mask_email(email: str | None) -> str | None:
+    """``martha.rivera@example.com`` -> ``m***@e***.com`` (first letters and top-level domain)."""
+    if email is None:
+        return None
+    local, _, domain = email.rpartition("@")
+    if not local or not domain:
+        return MASK
+    host, _, tld = domain.rpartition(".")
+    masked_domain = f"{host[:1]}{MASK}.{tld}" if host and tld else MASK
+    return f"{local[:1]}{MASK}@{masked_domain}"
+
+
+def mask_name(name: str) -> str:
+    """``Martha Rivera`` -> ``M*** (13 chars)``: the initial and length only."""
+    if not name:
+        return MASK
+    return f"{name[:1]}{MASK} ({len(name)} chars)"
+
+
+class RemainingTimeSource(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+class Deadline:
+    """Raises before a write when less than ``reserve_ms`` of the invocation is left.
+
+    The reserve must cover the slowest single step (a MySQL round-trip bounded by its read
+    timeout, or a DynamoDB put with its retries), so a started write always finishes.
+    """
+
+    def __init__(self, context: RemainingTimeSource, reserve_ms: int) -> None:
+        self._context = context
+        self._reserve_ms = reserve_ms
+
+    def remaining_ms(self) -> int:
+        return self._context.get_remaining_time_in_millis()
+
+    def check(self, step: str) -> None:
+        remaining = self.remaining_ms()
+        if remaining < self._reserve_ms:
+            raise TimeBudgetExhaustedError(
+                f"{remaining} ms left, below the {self._reserve_ms} ms reserve; not starting {step}"
+            )
 
 
 def parse_record(record: Mapping[str, Any], *, now: datetime) -> Verdict:

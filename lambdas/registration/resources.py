@@ -15,11 +15,14 @@ import boto3
 from botocore.config import Config
 
 from registration.config import Settings
-from registration.credentials import DatabaseCredentials, fetch_database_credentials
-from registration.dead_letter import DeadLetterQueue
-from registration.dynamodb_store import DynamoDBStore
-from registration.mysql_connection import MySQLConnectionProvider
-from registration.mysql_store import MySQLStore
+from registration.stores.dead_letter import DeadLetterQueue
+from registration.stores.dynamodb import DynamoDBStore
+from registration.stores.mysql import (
+    DatabaseCredentials,
+    MySQLConnectionProvider,
+    MySQLStore,
+    fetch_database_credentials,
+)
 
 # Fail fast inside a VPC (a missing route otherwise hangs); "standard" retries back off on
 # throttling before the error becomes a batch item failure.

@@ -13,9 +13,9 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
+from registration.errors import FailureReason, ValidationError
 from registration.models import Registration
 
 MAX_BODY_BYTES = 8 * 1024
@@ -43,28 +43,6 @@ FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cs"})
 
 CANONICAL_KEY = "user_id"
 LEGACY_KEY = "CustID"
-
-
-class FailureReason(StrEnum):
-    """Machine codes sent as the DLQ ``failure_reason`` attribute (see README.md)."""
-
-    INVALID_JSON = "invalid_json"
-    NOT_AN_OBJECT = "not_an_object"
-    MISSING_FIELD = "missing_field"
-    WRONG_TYPE = "wrong_type"
-    INVALID_VALUE = "invalid_value"
-    INVALID_EMAIL = "invalid_email"
-    INVALID_TIMESTAMP = "invalid_timestamp"
-    OVERSIZED = "oversized"
-
-
-class ValidationError(Exception):
-    """The message can never be stored; retrying it cannot help."""
-
-    def __init__(self, reason: FailureReason, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 def parse_registration(body: str, attributes: Mapping[str, str], *, now: datetime) -> Registration:

@@ -9,14 +9,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from registration.dynamodb_store import (
+from registration.errors import StoreUnavailableError
+from registration.models import Registration
+from registration.stores.dynamodb import (
     NEWER_VERSION_CONDITION,
     DynamoDBStore,
     WriteOutcome,
     to_item,
 )
-from registration.errors import StoreUnavailableError
-from registration.models import Registration
 
 REGISTRATION = Registration("u-1", "Ada", None, datetime(2026, 1, 1, tzinfo=UTC))
 

@@ -10,15 +10,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from registration.errors import TransientError
-from registration.validation import ValidationError
+from registration.errors import DeadLetterError, ValidationError
 
 # SQS limits an attribute value only by the message size; keep details to one readable line.
 MAX_DETAIL_LENGTH = 500
-
-
-class DeadLetterError(TransientError):
-    """The DLQ send failed: the record is retried (and redriven if that keeps failing)."""
 
 
 class DeadLetterQueue:

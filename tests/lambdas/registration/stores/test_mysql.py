@@ -14,11 +14,15 @@ import pymysql
 import pytest
 
 from registration.config import DatabaseSettings, TlsMode
-from registration.credentials import DatabaseCredentials
 from registration.errors import StoreUnavailableError
 from registration.models import Registration
-from registration.mysql_connection import TRUST_WITHOUT_PING_S, MySQLConnectionProvider
-from registration.mysql_store import MySQLStore, newest_per_user
+from registration.stores.mysql import (
+    TRUST_WITHOUT_PING_S,
+    DatabaseCredentials,
+    MySQLConnectionProvider,
+    MySQLStore,
+    newest_per_user,
+)
 from scripts.harness.stack import processes
 
 if TYPE_CHECKING:
