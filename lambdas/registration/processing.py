@@ -22,7 +22,7 @@ from registration.errors import (
 )
 from registration.models import Registration
 from registration.resources import Resources
-from registration.validation import parse_registration
+from registration.validation import ORIGINAL_SENT_TIMESTAMP, parse_registration
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -83,13 +83,25 @@ def parse_record(record: Mapping[str, Any], *, now: datetime) -> Verdict:
     body = record.get("body")
     if not isinstance(body, str):
         return ValidationError(FailureReason.INVALID_JSON, "record has no text body")
-    attributes = record.get("attributes")
     try:
-        return parse_registration(
-            body, attributes if isinstance(attributes, Mapping) else {}, now=now
-        )
+        return parse_registration(body, _ordering_attributes(record), now=now)
     except ValidationError as rejection:
         return rejection
+
+
+def _ordering_attributes(record: Mapping[str, Any]) -> dict[str, str]:
+    """SQS's system attributes plus ``original_sent_timestamp`` when a redrive carried it."""
+    attributes = record.get("attributes")
+    merged = dict(attributes) if isinstance(attributes, Mapping) else {}
+    message_attributes = record.get("messageAttributes")
+    carried = (
+        message_attributes.get(ORIGINAL_SENT_TIMESTAMP)
+        if isinstance(message_attributes, Mapping)
+        else None
+    )
+    if isinstance(carried, Mapping):
+        merged[ORIGINAL_SENT_TIMESTAMP] = str(carried.get("stringValue", ""))
+    return merged
 
 
 class RegistrationBatch:

@@ -152,6 +152,10 @@ def test_whole_batch_failing_is_a_function_error(
     configure({"DB_PORT": str(processes.free_port()), "DB_CONNECT_TIMEOUT": "1"})
     with pytest.raises(BatchProcessingError):
         handler_stores.invoke_bodies([body(**ADA), body(**GRACE)])
+    configure(function_environment(handler_stores.stores))
+    assert handler_stores.mysql_users() == {}
+    assert handler_stores.dynamodb_users() == {}
+    assert handler_stores.dlq_messages() == []
 
 
 def test_dynamodb_failure_is_a_batch_item_failure(
@@ -171,6 +175,47 @@ def test_dlq_send_failure_is_retried_instead_of_dropped(
     configure({"DLQ_URL": handler_stores.stores.dlq_url + "-missing"})
     event = sqs_event([body(**ADA), "not json"])
     assert failures(handler_stores.invoke(event)) == {message_ids(event)[1]}
+    # The valid record was stored in both; the rejected one is not lost in the real DLQ either.
+    assert set(handler_stores.mysql_users()) == set(handler_stores.dynamodb_users()) == {"u-1"}
+    assert handler_stores.dlq_messages() == []
+
+
+def legacy_event(name: str, *, sent_ms: int, original_sent_ms: int | None = None) -> dict[str, Any]:
+    event = sqs_event([body(CustID=7002, Name=name)], sent_ms=sent_ms)
+    if original_sent_ms is not None:
+        event["Records"][0]["messageAttributes"]["original_sent_timestamp"] = {
+            "stringValue": str(original_sent_ms),
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": "Number",
+        }
+    return event
+
+
+def test_a_redriven_legacy_message_does_not_overwrite_a_newer_registration(
+    handler_stores: HandlerStores,
+) -> None:
+    sent_before_outage, sent_after, redriven_at = (
+        1_767_225_600_000,
+        1_767_229_200_000,
+        1_767_232_800_000,
+    )
+    handler_stores.invoke(legacy_event("Newer", sent_ms=sent_after))
+    redriven = legacy_event("Older", sent_ms=redriven_at, original_sent_ms=sent_before_outage)
+    assert handler_stores.invoke(redriven) == {"batchItemFailures": []}
+    mysql, dynamodb = handler_stores.mysql_users(), handler_stores.dynamodb_users()
+    assert mysql == dynamodb
+    assert mysql["7002"]["name"] == "Newer"
+
+
+def test_the_seeds_string_customer_id_is_stored_as_the_same_user(
+    handler_stores: HandlerStores,
+) -> None:
+    handler_stores.invoke(sqs_event([body(CustID="7002", Name="As text")], sent_ms=1_000))
+    handler_stores.invoke(sqs_event([body(CustID=7002, Name="As number")], sent_ms=2_000))
+    mysql, dynamodb = handler_stores.mysql_users(), handler_stores.dynamodb_users()
+    assert mysql == dynamodb
+    assert {user: row["name"] for user, row in mysql.items()} == {"7002": "As number"}
 
 
 def test_records_are_handed_back_when_time_runs_short(handler_stores: HandlerStores) -> None:
