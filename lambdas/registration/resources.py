@@ -26,10 +26,15 @@ from registration.stores.mysql import (
 
 # Fail fast inside a VPC (a missing route otherwise hangs); "standard" retries back off on
 # throttling before the error becomes a batch item failure.
+AWS_CONNECT_TIMEOUT_S = 2
+AWS_READ_TIMEOUT_S = 5
+# Attempts in all, the first included. botocore's "max_attempts" key counts retries only (one more
+# call than its name says), so the total is spelled out.
+AWS_MAX_ATTEMPTS = 3
 AWS_CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=AWS_CONNECT_TIMEOUT_S,
+    read_timeout=AWS_READ_TIMEOUT_S,
+    retries={"mode": "standard", "total_max_attempts": AWS_MAX_ATTEMPTS},
 )
 
 
