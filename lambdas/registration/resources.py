@@ -7,6 +7,7 @@ on a database blip); everything built here is reused by later warm invocations.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -37,6 +38,10 @@ AWS_CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": AWS_MAX_ATTEMPTS},
 )
 
+# Concurrent store calls per invocation: a batch's DynamoDB puts (one per user) and its DLQ send.
+# botocore's connection pool holds 10 connections per client, so more threads would only queue.
+STORE_CONCURRENCY = 10
+
 
 @dataclass(frozen=True, slots=True)
 class Resources:
@@ -44,6 +49,7 @@ class Resources:
     dynamodb: DynamoDBStore
     mysql: MySQLStore
     dead_letters: DeadLetterQueue
+    pool: ThreadPoolExecutor
 
 
 @cache
@@ -67,6 +73,7 @@ def get_resources() -> Resources:
         dynamodb=DynamoDBStore(aws_client("dynamodb"), settings.table_name),
         mysql=MySQLStore(connections),
         dead_letters=DeadLetterQueue(aws_client("sqs"), settings.dlq_url),
+        pool=ThreadPoolExecutor(max_workers=STORE_CONCURRENCY, thread_name_prefix="store"),
     )
 
 
@@ -74,5 +81,6 @@ def reset() -> None:
     """Drop every cached client and connection (tests; a new environment = a cold start)."""
     if get_resources.cache_info().currsize:
         get_resources().mysql.close()
+        get_resources().pool.shutdown()
     get_resources.cache_clear()
     aws_client.cache_clear()
