@@ -135,6 +135,15 @@ class MySQLConnectionProvider:
         except pymysql.err.MySQLError as error:
             self.discard(error)
             raise StoreUnavailableError(f"MySQL unavailable: {describe_error(error)}") from error
+        except StoreUnavailableError:
+            self.discard()
+            raise
+        except Exception as error:
+            # pymysql raises more than MySQLError (RuntimeError when the server asks for an auth
+            # plugin whose package the zip lacks, ValueError, OSError from TLS set-up): for the
+            # batch it is the same store outage, never a crash of the invocation.
+            self.discard()
+            raise StoreUnavailableError(f"MySQL client failed: {type(error).__name__}") from error
 
     def _run_once(self, work: Callable[[pymysql.connections.Connection], T]) -> T:
         result = work(self._checked_connection())
@@ -228,6 +237,12 @@ CREATE TABLE IF NOT EXISTS users (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
 """
 
+# pymysql's executemany silently splits its multi-row INSERT where the statement would pass
+# max_stmt_length (1,024,000 bytes). The split is made explicit instead, small enough that the
+# widest possible row (every field at its limit, every character escaped: ~2.5 KB) never reaches
+# pymysql's own split point (a test checks it), so each chunk is exactly one statement.
+MAX_ROWS_PER_STATEMENT = 250
+
 UPSERT_USERS = """
 INSERT INTO users (user_id, name, email, registered_at, version)
 VALUES (%s, %s, %s, %s, %s)
@@ -271,9 +286,12 @@ class MySQLStore:
         self._schema_ready = False
 
     def upsert(self, registrations: Sequence[Registration]) -> int:
-        """Write a batch in one multi-row statement (autocommitted); returns the rows sent.
+        """Write a batch in multi-row statements of `MAX_ROWS_PER_STATEMENT`; returns the rows.
 
-        Safe to repeat: the order-safe upsert leaves a row alone unless the version is newer.
+        Each statement is autocommitted on its own, in user_id order; the batch as a whole is
+        not atomic: if a later statement fails, the earlier ones stay written. That is safe
+        because the order-safe upsert leaves a row alone unless the version is newer, so the
+        retried batch (every valid record is a batch item failure then) changes nothing twice.
         """
         rows = [to_row(registration) for registration in newest_per_user(registrations)]
         if not rows:
@@ -283,8 +301,9 @@ class MySQLStore:
             with connection.cursor() as cursor:
                 if not self._schema_ready:
                     cursor.execute(CREATE_USERS_TABLE)
-                # pymysql rewrites this into a single INSERT … VALUES (…), (…) statement.
-                cursor.executemany(UPSERT_USERS, rows)
+                for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT):
+                    # One INSERT … VALUES (…), (…) statement per chunk (pymysql's rewrite).
+                    cursor.executemany(UPSERT_USERS, rows[start : start + MAX_ROWS_PER_STATEMENT])
 
         self._connections.run(write)  # raises StoreUnavailableError on any MySQL error
         self._schema_ready = True
