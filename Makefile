@@ -58,7 +58,7 @@ tools: $(STAMP) $(CHECKOV_STAMP) ## Terraform CLI + hashicorp/aws (built from Go
 tf-check: tools ## fmt, init+validate of the root and every module, checkov with zero failures
 	$(PY) -m scripts.tf_check
 
-package: $(STAMP) ## Build dist/registration.zip (ARCH=x86_64|arm64); skipped when inputs are unchanged
+package: $(STAMP) ## Build dist/<name>.zip for every lambdas/<name>/ (+ dist/code/<sha256>.zip; 3.12 bytecode when a python3.12 exists; ARCH=x86_64|arm64); skipped when inputs are unchanged
 	$(PY) -m scripts.package --arch $(ARCH)
 
 invoke: package runtime ## Run EVENT=events/<file>.json against the built zip

@@ -17,11 +17,16 @@ from typing import Any
 import boto3
 import pymysql
 
-from registration.dynamodb_store import NEWER_VERSION_CONDITION, to_item
 from registration.models import Registration
-from registration.mysql_connection import SESSION_SETUP
-from registration.mysql_store import CREATE_USERS_TABLE, UPSERT_USERS, newest_per_user, to_row
 from registration.resources import AWS_CLIENT_CONFIG
+from registration.stores.dynamodb import NEWER_VERSION_CONDITION, to_item
+from registration.stores.mysql import (
+    CREATE_USERS_TABLE,
+    SESSION_SETUP,
+    UPSERT_USERS,
+    newest_per_user,
+    to_row,
+)
 from scripts.harness.stack import local_stores
 
 

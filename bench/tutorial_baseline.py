@@ -28,8 +28,8 @@ import boto3
 import pymysql
 
 from bench.workload import CUSTOMER_DDL
-from registration.dynamodb_store import DynamoDBStore
 from registration.models import Registration
+from registration.stores.dynamodb import DynamoDBStore
 
 logger = logging.getLogger("tutorial_baseline")
 logger.setLevel(logging.INFO)

@@ -1,13 +1,21 @@
-"""Build dist/registration.zip for the Lambda python3.12 runtime, reproducibly and without Docker.
+"""Build one zip per function in lambdas/ for the Lambda python3.12 runtime, reproducibly.
 
-The zip holds the ``registration`` package plus the pinned, pure-Python dependencies from
-lambdas/registration/requirements.txt, installed by pip for the Lambda platform (manylinux2014,
-x86_64 or aarch64, CPython 3.12). Entries are sorted, timestamped 1980-01-01, mode 0644, with no
-bytecode and no install-time dist-info files, so equal inputs give byte-equal zips and Terraform's
-``source_code_hash`` only changes when the code does. A build whose inputs (sources, requirements,
-architecture, this script) are unchanged is skipped; installed dependencies are cached per
-requirements file and architecture under the toolchain cache, so rebuilding after a source change
-needs neither pip nor the network.
+Every ``lambdas/<name>/`` with an ``app.py`` and a ``requirements.txt`` is a function: its zip
+``dist/<name>.zip`` holds the ``<name>`` package (handler ``<name>.app.lambda_handler``) plus the
+pinned, pure-Python dependencies of its requirements.txt, installed by pip for the Lambda platform
+(manylinux2014, x86_64 or aarch64, CPython 3.12). Each build is also kept as
+``dist/code/<sha256 hex>.zip``, so the local runner finds the code of any published version by
+its ``CodeSha256``.
+
+Entries are sorted, timestamped 1980-01-01, mode 0644, without install-time dist-info files, so
+equal inputs give byte-equal zips and Terraform's ``source_code_hash`` only changes when the code
+does. When a CPython 3.12 is found (on PATH or under pyenv) every module is also shipped compiled
+(``__pycache__/*.cpython-312.pyc``, unchecked-hash: no timestamps, and Lambda's read-only
+/var/task could not cache them), so a cold start does not compile its imports; without one the
+zip has sources only and the build says so. A build whose inputs (sources, requirements,
+architecture, compiler, this script) are unchanged is skipped; installed dependencies are cached
+per requirements file and architecture under the toolchain cache, so rebuilding after a source
+change needs neither pip nor the network.
 """
 
 from __future__ import annotations
@@ -29,12 +37,26 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGER_VERSION = "1"
+PACKAGER_VERSION = "2"
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCE_DIR = REPO_ROOT / "lambdas" / "registration"
-DEFAULT_OUTPUT = REPO_ROOT / "dist" / "registration.zip"
-PACKAGE_NAME = "registration"
+LAMBDAS_DIR = REPO_ROOT / "lambdas"
+DIST_DIR = REPO_ROOT / "dist"
+DEFAULT_SOURCE_DIR = LAMBDAS_DIR / "registration"
+DEFAULT_OUTPUT = DIST_DIR / "registration.zip"
 PYTHON_VERSION = "3.12"
+PYC_TAG = "cpython-312"
+# Compiles (source path, zip name, pyc path) triples read as JSON from stdin, as Python's own
+# py_compile would with --invalidation-mode unchecked-hash, but with the zip name as co_filename
+# so no build-host path ends up in the bytes.
+COMPILE_SCRIPT = """
+import importlib.util, json, sys
+from importlib._bootstrap_external import _code_to_hash_pyc
+for source_path, arcname, pyc_path in json.load(sys.stdin):
+    source = open(source_path, "rb").read()
+    code = compile(source, "/var/task/" + arcname, "exec", dont_inherit=True)
+    data = _code_to_hash_pyc(code, importlib.util.source_hash(source), False)
+    open(pyc_path, "wb").write(data)
+"""
 
 # Lambda architecture -> (pip platform tag, ELF e_machine of its native code).
 ARCHITECTURES = {
@@ -64,6 +86,11 @@ class BuildResult:
     sha256_base64: str
     skipped: bool
     seconds: float
+    compiled_with: str | None = None
+
+    @property
+    def sha256_hex(self) -> str:
+        return base64.b64decode(self.sha256_base64).hex()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,6 +106,76 @@ def default_cache_dir() -> Path:
     keep the no-op build fast)."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return Path(os.environ.get("REG_CACHE_DIR", default / "sqs-lambda-registrations"))
+
+
+def runtime_python() -> tuple[Path, str] | None:
+    """A CPython whose minor version is the runtime's: ``python3.12`` on PATH, else under pyenv.
+
+    Returns its path and full version (part of the build inputs: another patch release may
+    marshal differently), or None when there is none.
+    """
+    candidates: list[str] = []
+    on_path = shutil.which(f"python{PYTHON_VERSION}")
+    if on_path:
+        candidates.append(on_path)
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += [
+        str(path)
+        for path in sorted(
+            pyenv_root.glob(f"versions/{PYTHON_VERSION}.*/bin/python{PYTHON_VERSION}")
+        )
+    ]
+    probe_code = (
+        "import platform, sys; "
+        "print(sys.implementation.name, platform.python_version(), sys.executable)"
+    )
+    for candidate in candidates:
+        probe = subprocess.run(
+            [candidate, "-c", probe_code], capture_output=True, text=True, check=False
+        )
+        implementation, version, executable = [*probe.stdout.split(" ", 2), "", ""][:3]
+        if (
+            probe.returncode == 0
+            and implementation == "cpython"
+            and version.startswith(PYTHON_VERSION + ".")
+        ):
+            # The interpreter itself, not a pyenv shim that depends on the caller's environment.
+            return Path(executable.strip()), version
+    return None
+
+
+def compile_entries(
+    entries: Sequence[tuple[str, Path]], python: Path, work_dir: Path
+) -> list[tuple[str, Path]]:
+    """``__pycache__`` entries for every ``.py`` entry, compiled by the runtime's Python."""
+    jobs = []
+    for index, (arcname, path) in enumerate(entries):
+        if not arcname.endswith(".py"):
+            continue
+        folder, _, filename = arcname.rpartition("/")
+        pyc_name = f"{folder + '/' if folder else ''}__pycache__/{filename[:-3]}.{PYC_TAG}.pyc"
+        jobs.append((str(path), arcname, str(work_dir / f"{index}.pyc"), pyc_name))
+    result = subprocess.run(
+        [str(python), "-I", "-c", COMPILE_SCRIPT],
+        input=json.dumps([job[:3] for job in jobs]),
+        capture_output=True,
+        text=True,
+        check=False,
+        # Frozenset constants are marshalled in hash order: a fixed seed keeps the bytes stable.
+        env={"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", "")},
+    )
+    if result.returncode != 0:
+        raise PackagingError(f"compiling with {python} failed:\n{result.stderr.strip()}")
+    return [(pyc_name, Path(pyc_path)) for _, _, pyc_path, pyc_name in jobs]
+
+
+def functions(lambdas_dir: Path) -> list[Path]:
+    """Every function source directory: ``lambdas/<name>/`` with app.py and requirements.txt."""
+    return sorted(
+        path.parent
+        for path in lambdas_dir.glob("*/app.py")
+        if (path.parent / "requirements.txt").is_file()
+    )
 
 
 def normalize_name(name: str) -> str:
@@ -113,7 +210,11 @@ def handler_sources(source_dir: Path) -> list[Path]:
 
 
 def inputs_digest(
-    source_dir: Path, requirements: Path, arch: str, allow_native: Sequence[str]
+    source_dir: Path,
+    requirements: Path,
+    arch: str,
+    allow_native: Sequence[str],
+    compiler_version: str | None = None,
 ) -> str:
     """Hash of everything that determines the zip's bytes."""
     digest = hashlib.sha256()
@@ -125,6 +226,7 @@ def inputs_digest(
 
     feed(PACKAGER_VERSION.encode(), Path(__file__).read_bytes(), arch.encode())
     feed(PYTHON_VERSION.encode(), "\0".join(sorted(allow_native)).encode())
+    feed(source_dir.name.encode(), (compiler_version or "sources only").encode())
     feed(requirements.read_bytes())
     for path in handler_sources(source_dir):
         feed(path.relative_to(source_dir).as_posix().encode(), path.read_bytes())
@@ -246,7 +348,7 @@ def install_dependencies(requirements: Path, arch: str, cache_dir: Path) -> Path
     return site_dir
 
 
-def dependency_entries(site_dir: Path) -> list[tuple[str, Path]]:
+def dependency_entries(site_dir: Path, package_name: str) -> list[tuple[str, Path]]:
     entries = []
     for path in site_dir.rglob("*"):
         relative = path.relative_to(site_dir)
@@ -259,8 +361,8 @@ def dependency_entries(site_dir: Path) -> list[tuple[str, Path]]:
             or (top.endswith(".dist-info") and path.name in INSTALL_NOISE)
         ):
             continue
-        if top == PACKAGE_NAME:
-            raise PackagingError(f"a dependency ships a top-level '{PACKAGE_NAME}' package")
+        if top == package_name:
+            raise PackagingError(f"a dependency ships a top-level '{package_name}' package")
         entries.append((relative.as_posix(), path))
     return entries
 
@@ -283,43 +385,94 @@ def build(
     *,
     arch: str,
     source_dir: Path = DEFAULT_SOURCE_DIR,
-    output: Path = DEFAULT_OUTPUT,
+    output: Path | None = None,
     cache_dir: Path | None = None,
     allow_native: Sequence[str] = (),
     force: bool = False,
+    compiler: tuple[Path, str] | None = None,
 ) -> BuildResult:
+    """Build ``source_dir`` (a function's package) into ``output`` (default dist/<name>.zip).
+
+    ``compiler`` is the runtime Python from `runtime_python` (None: sources only).
+    """
     started = time.perf_counter()
     if arch not in ARCHITECTURES:
         raise PackagingError(f"unknown architecture {arch!r}: use {' or '.join(ARCHITECTURES)}")
+    package_name = source_dir.name
+    output = output or DIST_DIR / f"{package_name}.zip"
     requirements = source_dir / "requirements.txt"
     if not (source_dir / "app.py").is_file() or not requirements.is_file():
         raise PackagingError(f"{source_dir} has no app.py and requirements.txt")
     stamp = output.with_name(output.name + ".inputs.json")
-    digest = inputs_digest(source_dir, requirements, arch, allow_native)
+    compiler_version = compiler[1] if compiler else None
+    digest = inputs_digest(source_dir, requirements, arch, allow_native, compiler_version)
     if not force and output.is_file() and stamp.is_file():
         recorded = json.loads(stamp.read_text())
         current_sha = sha256_base64(output)
         if recorded.get("inputs") == digest and recorded.get("sha256") == current_sha:
-            return BuildResult(
-                output, output.stat().st_size, current_sha, True, time.perf_counter() - started
+            result = BuildResult(
+                output,
+                output.stat().st_size,
+                current_sha,
+                True,
+                time.perf_counter() - started,
+                compiler_version,
             )
+            keep_by_sha(result)
+            return result
     site_dir = install_dependencies(requirements, arch, cache_dir or default_cache_dir())
-    entries = dependency_entries(site_dir) + [
-        (f"{PACKAGE_NAME}/{path.relative_to(source_dir).as_posix()}", path)
+    entries = dependency_entries(site_dir, package_name) + [
+        (f"{package_name}/{path.relative_to(source_dir).as_posix()}", path)
         for path in handler_sources(source_dir)
     ]
     check_native_code(entries, arch, allow_native)
-    write_zip(entries, output)
+    with tempfile.TemporaryDirectory(prefix="pyc-") as work_dir:
+        if compiler is not None:
+            entries += compile_entries(entries, compiler[0], Path(work_dir))
+        write_zip(entries, output)
     sha = sha256_base64(output)
-    stamp.write_text(json.dumps({"inputs": digest, "sha256": sha, "arch": arch}, indent=2) + "\n")
-    return BuildResult(output, output.stat().st_size, sha, False, time.perf_counter() - started)
+    stamp.write_text(
+        json.dumps(
+            {"inputs": digest, "sha256": sha, "arch": arch, "compiled_with": compiler_version},
+            indent=2,
+        )
+        + "\n"
+    )
+    result = BuildResult(
+        output,
+        output.stat().st_size,
+        sha,
+        False,
+        time.perf_counter() - started,
+        compiler_version,
+    )
+    keep_by_sha(result)
+    return result
+
+
+def keep_by_sha(result: BuildResult) -> Path:
+    """``<dist>/code/<sha256 hex>.zip``: the code of this version, found by its CodeSha256."""
+    kept = result.path.parent / "code" / f"{result.sha256_hex}.zip"
+    if not kept.is_file():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        temporary = kept.with_name(kept.name + ".tmp")
+        shutil.copyfile(result.path, temporary)
+        os.replace(temporary, kept)
+    return kept
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="package", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="x86_64")
-    parser.add_argument("--source-dir", type=Path, default=DEFAULT_SOURCE_DIR)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--source-dir",
+        type=Path,
+        default=None,
+        help="build only this function (default: every lambdas/<name>/)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, help="with --source-dir (default: dist/<name>.zip)"
+    )
     parser.add_argument("--cache-dir", type=Path, default=None, help="default: $REG_CACHE_DIR")
     parser.add_argument(
         "--allow-native",
@@ -332,28 +485,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _shown(path: Path) -> Path:
     try:
-        result = build(
-            arch=args.arch,
-            source_dir=args.source_dir.resolve(),
-            output=args.output.resolve(),
-            cache_dir=args.cache_dir,
-            allow_native=args.allow_native,
-            force=args.force,
-        )
-    except PackagingError as error:
-        print(f"package: {error}", file=sys.stderr)
-        return 1
-    try:
-        shown = result.path.relative_to(Path.cwd())
+        return path.relative_to(Path.cwd())
     except ValueError:
-        shown = result.path
-    state = "up to date, inputs unchanged (skipped)" if result.skipped else "built"
-    print(f"{shown}: {state} in {result.seconds:.2f} s ({args.arch})")
-    print(f"  size    {result.size} bytes")
-    print(f"  sha256  {result.sha256_base64}  (base64: Terraform source_code_hash)")
+        return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.output is not None and args.source_dir is None:
+        parser.error("--output needs --source-dir (one function)")
+    sources = [args.source_dir.resolve()] if args.source_dir else functions(LAMBDAS_DIR)
+    compiler = runtime_python()
+    if compiler is None:
+        print(
+            f"package: no CPython {PYTHON_VERSION} on PATH or under pyenv: "
+            "the zips ship sources only (each cold start compiles its imports)"
+        )
+    for source_dir in sources:
+        try:
+            result = build(
+                arch=args.arch,
+                source_dir=source_dir,
+                output=args.output.resolve() if args.output else None,
+                cache_dir=args.cache_dir,
+                allow_native=args.allow_native,
+                force=args.force,
+                compiler=compiler,
+            )
+        except PackagingError as error:
+            print(f"package: {error}", file=sys.stderr)
+            return 1
+        state = "up to date, inputs unchanged (skipped)" if result.skipped else "built"
+        code = f"with {PYTHON_VERSION} bytecode" if result.compiled_with else "sources only"
+        print(f"{_shown(result.path)}: {state} in {result.seconds:.2f} s ({args.arch}, {code})")
+        print(f"  size    {result.size} bytes")
+        print(f"  sha256  {result.sha256_base64}  (base64: Terraform source_code_hash)")
     return 0
 
 

@@ -18,8 +18,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from registration.deadline import Deadline
-from registration.processing import RegistrationBatch
+from registration.processing import Deadline, RegistrationBatch
 from registration.resources import get_resources
 
 # Service name and level come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_LOG_LEVEL.

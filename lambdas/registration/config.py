@@ -15,7 +15,7 @@ DEFAULT_DB_PORT = 3306
 # Short on purpose: inside a VPC an unreachable endpoint otherwise hangs until the Lambda timeout.
 DEFAULT_DB_CONNECT_TIMEOUT_S = 3
 DEFAULT_DB_READ_TIMEOUT_S = 5
-# Stop starting new writes when less than this is left; see deadline.py.
+# Stop starting new writes when less than this is left; see processing.Deadline.
 DEFAULT_TIME_RESERVE_MS = 3000
 # Where package.py puts the RDS CA bundle when one is committed beside the handler.
 BUNDLED_CA_PATH = Path(__file__).resolve().parent / "certs" / "rds-global-bundle.pem"

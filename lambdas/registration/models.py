@@ -37,8 +37,9 @@ class Registration:
     """
 
     user_id: str
-    name: str
-    email: str | None
+    # Personal data stays out of reprs: a registration in a traceback or log line shows its id.
+    name: str = field(repr=False)
+    email: str | None = field(repr=False)
     registered_at: datetime
     registered_at_text: str = field(init=False, repr=False, compare=False)
     version: str = field(init=False, repr=False, compare=False)

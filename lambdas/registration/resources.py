@@ -7,6 +7,7 @@ on a database blip); everything built here is reused by later warm invocations.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -15,19 +16,31 @@ import boto3
 from botocore.config import Config
 
 from registration.config import Settings
-from registration.credentials import DatabaseCredentials, fetch_database_credentials
-from registration.dead_letter import DeadLetterQueue
-from registration.dynamodb_store import DynamoDBStore
-from registration.mysql_connection import MySQLConnectionProvider
-from registration.mysql_store import MySQLStore
+from registration.stores.dead_letter import DeadLetterQueue
+from registration.stores.dynamodb import DynamoDBStore
+from registration.stores.mysql import (
+    DatabaseCredentials,
+    MySQLConnectionProvider,
+    MySQLStore,
+    fetch_database_credentials,
+)
 
 # Fail fast inside a VPC (a missing route otherwise hangs); "standard" retries back off on
 # throttling before the error becomes a batch item failure.
+AWS_CONNECT_TIMEOUT_S = 2
+AWS_READ_TIMEOUT_S = 5
+# Attempts in all, the first included. botocore's "max_attempts" key counts retries only (one more
+# call than its name says), so the total is spelled out.
+AWS_MAX_ATTEMPTS = 3
 AWS_CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=AWS_CONNECT_TIMEOUT_S,
+    read_timeout=AWS_READ_TIMEOUT_S,
+    retries={"mode": "standard", "total_max_attempts": AWS_MAX_ATTEMPTS},
 )
+
+# Concurrent store calls per invocation: a batch's DynamoDB puts (one per user) and its DLQ send.
+# botocore's connection pool holds 10 connections per client, so more threads would only queue.
+STORE_CONCURRENCY = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +49,7 @@ class Resources:
     dynamodb: DynamoDBStore
     mysql: MySQLStore
     dead_letters: DeadLetterQueue
+    pool: ThreadPoolExecutor
 
 
 @cache
@@ -59,6 +73,7 @@ def get_resources() -> Resources:
         dynamodb=DynamoDBStore(aws_client("dynamodb"), settings.table_name),
         mysql=MySQLStore(connections),
         dead_letters=DeadLetterQueue(aws_client("sqs"), settings.dlq_url),
+        pool=ThreadPoolExecutor(max_workers=STORE_CONCURRENCY, thread_name_prefix="store"),
     )
 
 
@@ -66,5 +81,6 @@ def reset() -> None:
     """Drop every cached client and connection (tests; a new environment = a cold start)."""
     if get_resources.cache_info().currsize:
         get_resources().mysql.close()
+        get_resources().pool.shutdown()
     get_resources.cache_clear()
     aws_client.cache_clear()

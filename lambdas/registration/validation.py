@@ -13,9 +13,10 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from registration.errors import FailureReason, ValidationError
 from registration.models import Registration
 
 MAX_BODY_BYTES = 8 * 1024
@@ -43,28 +44,21 @@ FORBIDDEN_NAME_CATEGORIES = frozenset({"Cc", "Cs"})
 
 CANONICAL_KEY = "user_id"
 LEGACY_KEY = "CustID"
-
-
-class FailureReason(StrEnum):
-    """Machine codes sent as the DLQ ``failure_reason`` attribute (see README.md)."""
-
-    INVALID_JSON = "invalid_json"
-    NOT_AN_OBJECT = "not_an_object"
-    MISSING_FIELD = "missing_field"
-    WRONG_TYPE = "wrong_type"
-    INVALID_VALUE = "invalid_value"
-    INVALID_EMAIL = "invalid_email"
-    INVALID_TIMESTAMP = "invalid_timestamp"
-    OVERSIZED = "oversized"
-
-
-class ValidationError(Exception):
-    """The message can never be stored; retrying it cannot help."""
-
-    def __init__(self, reason: FailureReason, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
+# The seed's producers send CustID as a JSON string: accepted when it is the canonical decimal
+# spelling of an id (ASCII digits, no sign, no leading zero), so "7002" and 7002 are one user.
+CANONICAL_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+# A message moved back from the DLQ gets a new SentTimestamp; the redrive copy loop carries the
+# first one in this message attribute (Number, epoch milliseconds), and it wins.
+ORIGINAL_SENT_TIMESTAMP = "original_sent_timestamp"
+SENT_TIMESTAMP = "SentTimestamp"
+# RFC 3339 date-time (with its lowercase 't'/'z' and a leap second), parsed here rather than by
+# datetime.fromisoformat, which rejects those and truncates beyond microseconds.
+RFC3339 = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[Tt](?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})"
+    r"(?:\.(?P<fraction>\d+))?(?P<offset>[Zz]|[+-]\d{2}:\d{2})",
+    re.ASCII,
+)
+LEAP_SECOND = 60
 
 
 def parse_registration(body: str, attributes: Mapping[str, str], *, now: datetime) -> Registration:
@@ -123,7 +117,7 @@ def _parse_canonical(document: Mapping[str, Any], *, now: datetime) -> Registrat
 def _parse_legacy(
     document: Mapping[str, Any], attributes: Mapping[str, str], *, now: datetime
 ) -> Registration:
-    customer_id = _required(document, LEGACY_KEY, int)
+    customer_id = _customer_id(document)
     if not 0 <= customer_id <= MAX_LEGACY_CUSTOMER_ID:
         raise ValidationError(
             FailureReason.INVALID_VALUE,
@@ -134,6 +128,18 @@ def _parse_legacy(
     return Registration(
         user_id=str(customer_id), name=name, email=None, registered_at=registered_at
     )
+
+
+def _customer_id(document: Mapping[str, Any]) -> int:
+    value = document.get(LEGACY_KEY)
+    if isinstance(value, str) and CANONICAL_DECIMAL.fullmatch(value) and len(value) <= 20:
+        return int(value)
+    if isinstance(value, str):
+        raise ValidationError(
+            FailureReason.WRONG_TYPE,
+            f"'{LEGACY_KEY}' must be an integer or its canonical decimal string",
+        )
+    return int(_required(document, LEGACY_KEY, int))
 
 
 def _required(document: Mapping[str, Any], field: str, expected: type) -> Any:
@@ -215,7 +221,7 @@ def _validate_timestamp(value: str, *, field: str, now: datetime) -> datetime:
     try:
         if not value.isascii():
             raise ValueError("non-ASCII")
-        parsed = datetime.fromisoformat(value)
+        parsed = _parse_rfc3339(value) or datetime.fromisoformat(value)
     except ValueError:
         raise ValidationError(
             FailureReason.INVALID_TIMESTAMP, f"'{field}' is not an ISO-8601 date-time"
@@ -234,15 +240,39 @@ def _validate_timestamp(value: str, *, field: str, now: datetime) -> datetime:
     return _check_range(moment, field=field, now=now)
 
 
+def _parse_rfc3339(value: str) -> datetime | None:
+    """An RFC 3339 date-time, or None to let ``fromisoformat`` try the other ISO-8601 forms.
+
+    Beyond microseconds (what both stores hold) the fraction is rounded half up, so
+    ``.1234565`` is ``.123457``. A leap second (``23:59:60``) is the following second, as in
+    POSIX time, because neither store can represent it.
+    """
+    match = RFC3339.fullmatch(value)
+    if match is None:
+        return None
+    second = int(match["second"])
+    if second > LEAP_SECOND:
+        raise ValueError("second out of range")
+    offset = "+00:00" if match["offset"] in "Zz" else match["offset"]
+    start_of_minute = datetime.fromisoformat(
+        f"{match['date']}T{match['hour']}:{match['minute']}:00{offset}"
+    )
+    fraction = Decimal(f"0.{match['fraction'] or 0}")
+    microseconds = int(fraction.scaleb(6).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return start_of_minute + timedelta(seconds=second, microseconds=microseconds)
+
+
 def _sent_timestamp(attributes: Mapping[str, str], *, now: datetime) -> datetime:
-    raw = attributes.get("SentTimestamp")
+    """``original_sent_timestamp`` when the message was redriven, else SQS's ``SentTimestamp``."""
+    field = ORIGINAL_SENT_TIMESTAMP if ORIGINAL_SENT_TIMESTAMP in attributes else SENT_TIMESTAMP
+    raw = attributes.get(field)
     if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit() or len(raw) > 13:
         raise ValidationError(
             FailureReason.INVALID_VALUE,
-            "legacy message needs the SQS 'SentTimestamp' attribute (epoch milliseconds)",
+            f"legacy message needs the '{field}' attribute as epoch milliseconds",
         )
     moment = EARLIEST_REGISTRATION + timedelta(milliseconds=int(raw))
-    return _check_range(moment, field="SentTimestamp", now=now)
+    return _check_range(moment, field=field, now=now)
 
 
 def _check_range(moment: datetime, *, field: str, now: datetime) -> datetime:

@@ -67,7 +67,7 @@ def _hostile_invalid(run_id: str, at: str) -> list[tuple[str, str, str | None]]:
         ("invalid_json", "this is not json", None),
         ("invalid_value", json.dumps({**good, "user_id": "1' OR '1'='1"}), "1' OR '1'='1"),
         ("wrong_type", json.dumps({**good, "user_id": 12345}), None),
-        ("wrong_type", json.dumps({"CustID": "1021", "Name": "Martha"}), None),
+        ("wrong_type", json.dumps({"CustID": "01021", "Name": "Martha"}), None),
         ("missing_field", json.dumps({"name": "Nobody", "registered_at": at}), None),
         ("invalid_value", json.dumps({**good, "user_id": f"{uid}1", "name": "a\u0000b"}), None),
         ("invalid_email", json.dumps({**good, "user_id": f"{uid}2", "email": "🦄@example.com"}),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from registration import app
+from registration import app, resources
 from registration.config import ConfigError
 from scripts.harness.stack import local_stores, processes
 from tests.lambdas.registration.support import (
@@ -152,6 +152,10 @@ def test_whole_batch_failing_is_a_function_error(
     configure({"DB_PORT": str(processes.free_port()), "DB_CONNECT_TIMEOUT": "1"})
     with pytest.raises(BatchProcessingError):
         handler_stores.invoke_bodies([body(**ADA), body(**GRACE)])
+    configure(function_environment(handler_stores.stores))
+    assert handler_stores.mysql_users() == {}
+    assert handler_stores.dynamodb_users() == {}
+    assert handler_stores.dlq_messages() == []
 
 
 def test_dynamodb_failure_is_a_batch_item_failure(
@@ -171,18 +175,65 @@ def test_dlq_send_failure_is_retried_instead_of_dropped(
     configure({"DLQ_URL": handler_stores.stores.dlq_url + "-missing"})
     event = sqs_event([body(**ADA), "not json"])
     assert failures(handler_stores.invoke(event)) == {message_ids(event)[1]}
+    # The valid record was stored in both; the rejected one is not lost in the real DLQ either.
+    assert set(handler_stores.mysql_users()) == set(handler_stores.dynamodb_users()) == {"u-1"}
+    assert handler_stores.dlq_messages() == []
+
+
+def legacy_event(name: str, *, sent_ms: int, original_sent_ms: int | None = None) -> dict[str, Any]:
+    event = sqs_event([body(CustID=7002, Name=name)], sent_ms=sent_ms)
+    if original_sent_ms is not None:
+        event["Records"][0]["messageAttributes"]["original_sent_timestamp"] = {
+            "stringValue": str(original_sent_ms),
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": "Number",
+        }
+    return event
+
+
+def test_a_redriven_legacy_message_does_not_overwrite_a_newer_registration(
+    handler_stores: HandlerStores,
+) -> None:
+    sent_before_outage, sent_after, redriven_at = (
+        1_767_225_600_000,
+        1_767_229_200_000,
+        1_767_232_800_000,
+    )
+    handler_stores.invoke(legacy_event("Newer", sent_ms=sent_after))
+    redriven = legacy_event("Older", sent_ms=redriven_at, original_sent_ms=sent_before_outage)
+    assert handler_stores.invoke(redriven) == {"batchItemFailures": []}
+    mysql, dynamodb = handler_stores.mysql_users(), handler_stores.dynamodb_users()
+    assert mysql == dynamodb
+    assert mysql["7002"]["name"] == "Newer"
+
+
+def test_the_seeds_string_customer_id_is_stored_as_the_same_user(
+    handler_stores: HandlerStores,
+) -> None:
+    handler_stores.invoke(sqs_event([body(CustID="7002", Name="As text")], sent_ms=1_000))
+    handler_stores.invoke(sqs_event([body(CustID=7002, Name="As number")], sent_ms=2_000))
+    mysql, dynamodb = handler_stores.mysql_users(), handler_stores.dynamodb_users()
+    assert mysql == dynamodb
+    assert {user: row["name"] for user, row in mysql.items()} == {"7002": "As number"}
 
 
 def test_records_are_handed_back_when_time_runs_short(handler_stores: HandlerStores) -> None:
     event = sqs_event(
         [body(**canonical(f"u-{n}", "N", None, "2026-01-01T00:00:00Z")) for n in range(5)]
+        + ["not json"]
     )
     ids = message_ids(event)
-    # Calls: MySQL upsert, then one per record before its DynamoDB write; reserve is 3000 ms.
-    context = ContextStub(remaining_ms=[20_000, 12_000, 9_000, 2_999, 1_000])
+    # Calls: the DLQ send, the MySQL upsert, then one before each DynamoDB write; reserve 3000 ms.
+    context = ContextStub(remaining_ms=[20_000, 12_000, 2_999])
     response = handler_stores.invoke(event, context)
-    assert failures(response) == set(ids[2:])
-    assert set(handler_stores.dynamodb_users()) == {"u-0", "u-1"}
+    assert failures(response) == set(ids[:5])
+    assert set(handler_stores.mysql_users()) == {f"u-{n}" for n in range(5)}
+    assert handler_stores.dynamodb_users() == {}
+    assert [m["source_message_id"] for m in handler_stores.dlq_messages()] == [ids[5]]
+    # The redelivery finds MySQL already written (idempotent) and completes DynamoDB.
+    assert handler_stores.invoke(event) == {"batchItemFailures": []}
+    assert handler_stores.mysql_users() == handler_stores.dynamodb_users()
 
 
 def test_no_time_for_mysql_means_no_writes_at_all(handler_stores: HandlerStores) -> None:
@@ -294,3 +345,25 @@ def test_function_environment_matches_the_contract(handler_stores: HandlerStores
         "DB_TLS",
         "DLQ_URL",
     } <= names
+
+
+def test_one_dynamodb_write_per_user_and_one_dlq_call_per_batch(
+    handler_stores: HandlerStores, captured_logs: io.StringIO
+) -> None:
+    older = canonical("u-1", "Ada Old", None, "2026-01-01T08:00:00Z")
+    calls: list[str] = []
+    resources.reset()
+    for service in ("dynamodb", "sqs"):
+        resources.aws_client(service).meta.events.register(
+            f"before-call.{service}.*", lambda model, **_: calls.append(model.name)
+        )
+    event = sqs_event([body(**older), body(**ADA), body(**ADA), body(**GRACE), "[]", "{"])
+    assert handler_stores.invoke(event) == {"batchItemFailures": []}
+    assert sorted(calls) == ["PutItem", "PutItem", "SendMessageBatch"]
+    summary = log_records(captured_logs)[-1]
+    assert summary["message"] == "batch finished"
+    assert (summary["dynamodb_applied"], summary["dynamodb_stale"]) == (3, 1)
+    assert summary["dead_lettered"] == 2
+    assert handler_stores.mysql_users() == handler_stores.dynamodb_users()
+    assert handler_stores.dynamodb_users()["u-1"]["name"] == "Ada Lovelace"
+    assert len(handler_stores.dlq_messages()) == 2

@@ -59,5 +59,14 @@ def test_versions_order_like_their_timestamps(
         assert a.version < b.version
     elif a.registered_at > b.registered_at:
         assert a.version > b.version
-    # Byte order (DynamoDB, ascii_bin) is the same as Python's order for these ASCII strings.
-    assert (a.version < b.version) == (a.version.encode() < b.version.encode())
+    else:  # Same instant: the content digest decides, so every delivery order agrees.
+        assert (a.version < b.version) == (a.content_digest < b.content_digest)
+    # ASCII, so DynamoDB's byte order, MySQL's ascii_bin and Python's str order all agree.
+    assert a.version.isascii()
+
+
+def test_repr_shows_neither_name_nor_email() -> None:
+    shown = repr(registration(name="Martha Rivera", email="martha@example.com"))
+    assert "Martha" not in shown
+    assert "martha@" not in shown
+    assert "u-1" in shown

@@ -62,6 +62,34 @@ class TestCanonicalShape:
         registration = parse(valid(registered_at="2026-05-01T12:30:00.123456+02:30"))
         assert registration.registered_at_text == "2026-05-01T10:00:00.123456Z"
 
+    @pytest.mark.parametrize(
+        "written",
+        ["2026-05-01t10:00:00z", "2026-05-01T10:00:00z", "2026-05-01t10:00:00+00:00"],
+    )
+    def test_rfc3339_lowercase_t_and_z(self, written: str) -> None:
+        assert parse(valid(registered_at=written)).registered_at_text == (
+            "2026-05-01T10:00:00.000000Z"
+        )
+
+    @pytest.mark.parametrize(
+        ("written", "stored"),
+        [
+            ("2026-05-01T10:00:00.1234564Z", "2026-05-01T10:00:00.123456Z"),
+            ("2026-05-01T10:00:00.1234565Z", "2026-05-01T10:00:00.123457Z"),
+            ("2026-05-01T10:00:00.123456999Z", "2026-05-01T10:00:00.123457Z"),
+            ("2026-05-01T10:00:59.9999995Z", "2026-05-01T10:01:00.000000Z"),
+            ("2026-05-01T12:30:00.0000001+02:30", "2026-05-01T10:00:00.000000Z"),
+        ],
+    )
+    def test_more_than_six_fractional_digits_round_half_up(self, written: str, stored: str) -> None:
+        assert parse(valid(registered_at=written)).registered_at_text == stored
+
+    def test_a_leap_second_is_the_following_second(self) -> None:
+        leap = parse(valid(registered_at="2016-12-31T23:59:60Z"))
+        assert leap.registered_at_text == "2017-01-01T00:00:00.000000Z"
+        late = parse(valid(registered_at="2016-12-31T23:59:60.5+00:00"))
+        assert late.registered_at_text == "2017-01-01T00:00:00.500000Z"
+
     def test_whitespace_around_name_and_email_is_trimmed(self) -> None:
         registration = parse(valid(name="  Ada  ", email=" ada@example.com\t"))
         assert (registration.name, registration.email) == ("Ada", "ada@example.com")
@@ -100,11 +128,54 @@ class TestLegacyShape:
         error = rejection({"CustID": 1, "Name": "A"}, attributes or {"Other": "1"})
         assert error.reason is FailureReason.INVALID_VALUE
 
-    @pytest.mark.parametrize("customer_id", ["1021", 1021.0, True, None])
-    def test_customer_id_must_be_an_integer(self, customer_id: Any) -> None:
+    def test_original_sent_timestamp_wins_over_sent_timestamp(self) -> None:
+        # A message moved back from the DLQ has a new SentTimestamp; the copy loop carries the
+        # first one as the original_sent_timestamp message attribute.
+        redriven = {"SentTimestamp": "1545082649183", "original_sent_timestamp": "1000"}
+        first = parse({"CustID": 1, "Name": "A"}, redriven)
+        assert first.registered_at_text == "1970-01-01T00:00:01.000000Z"
+
+    @pytest.mark.parametrize("original", ["soon", "", "-5", "1e3"])
+    def test_a_malformed_original_sent_timestamp_is_rejected(self, original: str) -> None:
+        attributes = {**SENT, "original_sent_timestamp": original}
+        error = rejection({"CustID": 1, "Name": "A"}, attributes)
+        assert error.reason is FailureReason.INVALID_VALUE
+        assert "original_sent_timestamp" in error.detail
+
+    def test_the_seeds_string_customer_id_is_the_same_user(self) -> None:
+        as_string = parse({"CustID": "7002", "Name": "A"})
+        as_integer = parse({"CustID": 7002, "Name": "A"})
+        assert as_string.user_id == "7002"
+        assert as_string.version == as_integer.version
+        assert parse({"CustID": "0", "Name": "A"}).user_id == "0"
+        assert parse({"CustID": str(2**63 - 1), "Name": "A"}).user_id == str(2**63 - 1)
+
+    @pytest.mark.parametrize(
+        "customer_id",
+        [
+            "07002",
+            "+7002",
+            "-7",
+            " 7002",
+            "7002 ",
+            "7_002",
+            "7002.0",
+            "",
+            "٧٠٠٢",
+            "\uff11",
+            1021.0,
+            True,
+        ],
+    )
+    def test_customer_id_is_an_integer_or_a_canonical_decimal_string(
+        self, customer_id: Any
+    ) -> None:
         assert rejection({"CustID": customer_id, "Name": "A"}).reason is FailureReason.WRONG_TYPE
 
-    @pytest.mark.parametrize("customer_id", [-1, 2**63])
+    def test_customer_id_null_is_wrong_type(self) -> None:
+        assert rejection({"CustID": None, "Name": "A"}).reason is FailureReason.WRONG_TYPE
+
+    @pytest.mark.parametrize("customer_id", [-1, 2**63, str(2**63)])
     def test_customer_id_range(self, customer_id: int) -> None:
         assert rejection({"CustID": customer_id, "Name": "A"}).reason is (
             FailureReason.INVALID_VALUE
@@ -146,6 +217,8 @@ class TestLegacyShape:
         (valid(registered_at="yesterday"), FailureReason.INVALID_TIMESTAMP, "ISO-8601"),
         (valid(registered_at="2026-05-01T10:00:00"), FailureReason.INVALID_TIMESTAMP, "offset"),
         (valid(registered_at="2026-02-30T10:00:00Z"), FailureReason.INVALID_TIMESTAMP, "ISO"),
+        (valid(registered_at="2026-05-01T10:00:61Z"), FailureReason.INVALID_TIMESTAMP, "ISO"),
+        (valid(registered_at="2026-05-01T10:60:00Z"), FailureReason.INVALID_TIMESTAMP, "ISO"),
         (valid(registered_at="1969-12-31T23:59:59Z"), FailureReason.INVALID_TIMESTAMP, "1970"),
         (valid(registered_at="2026-06-03T12:00:00Z"), FailureReason.INVALID_TIMESTAMP, "one day"),
         (valid(registered_at="9999-12-31T23:59:59-01:00"), FailureReason.INVALID_TIMESTAMP, ""),

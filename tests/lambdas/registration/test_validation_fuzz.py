@@ -141,7 +141,7 @@ TIMESTAMPS = st.one_of(
                 "2026-13-01T00:00:00Z",
                 "1969-12-31T00:00:00+00:00",
                 "2030-01-01T00:00:00Z",
-                "\uff12\uff10\uff12\uff16-01-01T00:00:00Z"  # fullwidth digits,
+                "\uff12\uff10\uff12\uff16-01-01T00:00:00Z",  # fullwidth digits
                 "2026-06-03T00:00:00+00:00",
             ]
         ),

@@ -3,6 +3,10 @@
 Conditional puts cannot be batched (BatchWriteItem has no conditions, and a transaction would
 fail whole on one stale item), so each registration is one PutItem. A failed condition is the
 expected outcome of a redelivery or of an older registration arriving late, not an error.
+
+The failed condition returns the stored item (``ReturnValuesOnConditionCheckFailure``): when its
+version equals ours, the item is ours. That is what a botocore retry sees when the first attempt
+was applied but its response was lost, so it counts as applied, not stale.
 """
 
 from __future__ import annotations
@@ -51,10 +55,14 @@ class DynamoDBStore:
                 Item=to_item(registration),
                 ConditionExpression=NEWER_VERSION_CONDITION,
                 ExpressionAttributeValues={":version": {"S": registration.version}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == CONDITION_FAILED:
+                stored_version = error.response.get("Item", {}).get("version", {}).get("S")
+                if stored_version == registration.version:
+                    return WriteOutcome.APPLIED
                 return WriteOutcome.STALE
             raise StoreUnavailableError(f"DynamoDB PutItem failed: {code}") from error
         except BotoCoreError as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registration.masking import mask_email, mask_name
+from registration.processing import mask_email, mask_name
 
 
 def test_email_keeps_first_letters_and_top_level_domain() -> None:

@@ -11,14 +11,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pymysql
+import pymysql.converters
+import pymysql.cursors
 import pytest
 
 from registration.config import DatabaseSettings, TlsMode
-from registration.credentials import DatabaseCredentials
 from registration.errors import StoreUnavailableError
 from registration.models import Registration
-from registration.mysql_connection import TRUST_WITHOUT_PING_S, MySQLConnectionProvider
-from registration.mysql_store import MySQLStore, newest_per_user
+from registration.stores.mysql import (
+    MAX_ROWS_PER_STATEMENT,
+    TRUST_WITHOUT_PING_S,
+    DatabaseCredentials,
+    MySQLConnectionProvider,
+    MySQLStore,
+    newest_per_user,
+    to_row,
+)
 from scripts.harness.stack import processes
 
 if TYPE_CHECKING:
@@ -55,6 +63,7 @@ def make_store(mariadb_server: DatabaseServer, database: str) -> Iterator[StoreF
         ca_bundle: Path | None = None,
         port: int | None = None,
         password: str | None = None,
+        user: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> MySQLStore:
         settings = DatabaseSettings(
@@ -67,7 +76,9 @@ def make_store(mariadb_server: DatabaseServer, database: str) -> Iterator[StoreF
             connect_timeout_s=2,
             read_timeout_s=5,
         )
-        credentials = DatabaseCredentials(mariadb_server.user, password or mariadb_server.password)
+        credentials = DatabaseCredentials(
+            user or mariadb_server.user, password or mariadb_server.password
+        )
         store = MySQLStore(MySQLConnectionProvider(settings, lambda: credentials, clock=clock))
         created.append(store)
         return store
@@ -336,6 +347,58 @@ def test_pymysql_error_types_stay_inside_the_store(make_store: StoreFactory) -> 
     """Callers only ever see StoreUnavailableError, never a pymysql exception."""
     store = make_store()
     too_long = Registration("u-1", "x" * 300, None, T0)  # bypasses validation on purpose
-    with pytest.raises(StoreUnavailableError) as caught:
+    with pytest.raises(
+        StoreUnavailableError, match=r"^MySQL unavailable: DataError 1406$"
+    ) as caught:
         store.upsert([too_long])
     assert isinstance(caught.value.__cause__, pymysql.err.MySQLError)
+    assert "x" * 10 not in str(caught.value)  # the server's message (with the value) is not kept
+
+
+def test_a_client_failure_outside_mysql_error_is_a_store_outage(
+    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
+) -> None:
+    """pymysql raises RuntimeError when the server asks for ed25519 and PyNaCl is not in the zip."""
+    user, password = f"ed_{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    with mariadb_server.server.root_connection() as root, root.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM information_schema.plugins WHERE plugin_name = 'ed25519'"
+        )
+        if cursor.fetchone() == (0,):
+            cursor.execute("INSTALL SONAME 'auth_ed25519'")
+        for host in ("127.0.0.1", "localhost"):
+            cursor.execute(
+                "CREATE USER %s@%s IDENTIFIED VIA ed25519 USING PASSWORD(%s)",
+                (user, host, password),
+            )
+            cursor.execute(f"GRANT ALL ON `{database}`.* TO %s@%s", (user, host))
+    store = make_store(user=user, password=password)
+    with pytest.raises(StoreUnavailableError, match="MySQL client failed: RuntimeError") as caught:
+        store.upsert([registration("u-1", "Ada")])
+    assert isinstance(caught.value.__cause__, RuntimeError)
+
+
+def test_a_large_batch_is_split_into_explicit_statements_in_user_order(
+    make_store: StoreFactory, mariadb_server: DatabaseServer, database: str
+) -> None:
+    store = make_store()
+    store.upsert([registration("warm-up", "W")])
+    before = com_insert(mariadb_server)
+    users = [
+        registration(f"u-{index:04d}", f"User {index}")
+        for index in range(2 * MAX_ROWS_PER_STATEMENT + 1)
+    ]
+    assert store.upsert(users) == len(users)
+    assert com_insert(mariadb_server) - before == 3
+    assert len(rows(mariadb_server, database)) == len(users) + 1
+
+
+def test_the_statement_limit_fits_pymysqls_split_point_for_the_largest_rows() -> None:
+    """Rows at every field's maximum, all escaped, still fit one pymysql statement per chunk."""
+    name = "'" * 200  # each quote is escaped to two bytes
+    widest = Registration("u" * 64, name, "'" * 64 + "@" + "d" * 185 + ".com", T0)
+    literal = "(" + ",".join(pymysql.converters.escape_item(v, "utf8mb4") for v in to_row(widest))
+    assert (
+        MAX_ROWS_PER_STATEMENT * (len(literal.encode()) + 1)
+        < pymysql.cursors.Cursor.max_stmt_length
+    )
