@@ -35,7 +35,7 @@ from scripts.harness.chaos import faults
 from scripts.harness.chaos import messages as chaos_messages
 from scripts.harness.chaos.fault_proxy import FaultProxy
 from scripts.harness.lambda_local import code_zip
-from scripts.harness.messages import dlq, drain, ledger, reconcile, sender, store_readers
+from scripts.harness.messages import drain, ledger, reconcile, sender
 from scripts.harness.messages import registrations as reg
 from scripts.harness.stack import aws_session, outputs, processes
 from scripts.harness.stack.mariadb import MariaDBServer
@@ -152,22 +152,8 @@ def start_runner(
 
 def reconcile_run(target: ChaosTarget, ledger_path: Path) -> reconcile.Report:
     """What verify checks, read from the stores directly (not through the proxy)."""
-    run = ledger.read(ledger_path)
     session = aws_session.session(aws_session.local_target(target.endpoint_url))
-    stack = target.stack
-    winners, _ = reconcile.expected_users(run.sent)
-    user_ids = set(winners) | {m.user_id for m in run.sent if m.user_id}
-    dynamodb = store_readers.read_dynamodb(session.client("dynamodb"), stack.table_name, user_ids)
-    user, password = store_readers.credentials(
-        session.client("secretsmanager"), stack.db_secret_arn
-    )
-    environment = session.client("lambda").get_function(FunctionName=stack.function_name)
-    variables = environment["Configuration"].get("Environment", {}).get("Variables", {})
-    database = verify.mysql_target(stack, variables, None, None, None)
-    with store_readers.connect(database, user, password) as connection:
-        mysql = store_readers.read_mysql(connection, user_ids)
-    dead = dlq.peek(session.client("sqs"), stack.dlq_url)
-    return reconcile.reconcile(run, dynamodb, mysql, dead)
+    return verify.judge(session, target.stack, ledger.read(ledger_path))
 
 
 def figures(run: ledger.Ledger, report: reconcile.Report) -> Figures:
