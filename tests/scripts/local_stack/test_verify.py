@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 from pathlib import Path
 
 import pytest
 
+from registration.mysql_store import CREATE_USERS_TABLE
 from scripts import verify
 from scripts.harness.messages import dlq, reconcile
 from scripts.harness.messages import registrations as reg
 from scripts.harness.messages.dlq import DeadLetter
-from scripts.harness.messages.ledger import Ledger, RunHeader, SentMessage
+from scripts.harness.messages.ledger import Ledger, LedgerWriter, RunHeader, SentMessage
 from scripts.harness.messages.store_readers import StoredUser
 from scripts.harness.stack import aws_session
 from scripts.harness.stack.outputs import StackOutputs
+from tests.conftest import DatabaseServer
+from tests.scripts.local_stack.conftest import StackSpec, build_stack, placeholder_zip
 
 SENT_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 ZERO_DIGEST = "0" * 64
@@ -294,3 +298,129 @@ def test_a_redriven_invalid_message_is_found_by_its_body(run: Ledger) -> None:
     redriven = dataclasses.replace(letters[0], source_message_id="copy-after-redrive")
     report = reconcile.reconcile(run, state, state, [redriven, *letters[1:]])
     assert report.ok, report.mismatches
+
+
+TLS_USER = "verify_tls_only"
+
+
+@pytest.fixture
+def tls_stack(
+    session: aws_session.SessionLike, endpoint: str, mariadb_server: DatabaseServer
+) -> tuple[StackOutputs, DatabaseServer]:
+    """A stack on the session's TLS MariaDB, as a user the server refuses over plaintext."""
+    name = f"verify_tls_{secrets.token_hex(4)}"
+    mariadb_server.create_database(name)
+    password = secrets.token_urlsafe(16)
+    with mariadb_server.server.root_connection() as root, root.cursor() as cursor:
+        for host in ("127.0.0.1", "localhost"):
+            cursor.execute(
+                "CREATE OR REPLACE USER %s@%s IDENTIFIED BY %s REQUIRE SSL",
+                (TLS_USER, host, password),
+            )
+            cursor.execute(f"GRANT ALL PRIVILEGES ON `{name}`.* TO %s@%s", (TLS_USER, host))
+        cursor.execute(f"USE `{name}`")
+        cursor.execute(CREATE_USERS_TABLE)
+        at = "2026-01-01T10:00:00.000000Z"
+        cursor.execute(
+            "INSERT INTO users VALUES (%s, %s, %s, %s, %s)",
+            ("tls-u1", "Ada", None, "2026-01-01 10:00:00", f"{at}#{ZERO_DIGEST}"),
+        )
+    stack = dataclasses.replace(
+        build_stack(session, endpoint, placeholder_zip(), spec=StackSpec(),
+                    db_port=mariadb_server.port, db_password=password),
+        db_name=name,
+    )  # fmt: skip
+    session.client("dynamodb").put_item(
+        TableName="registrations-users",
+        Item={"user_id": {"S": "tls-u1"}, "name": {"S": "Ada"}, "registered_at": {"S": at},
+              "version": {"S": f"{at}#{ZERO_DIGEST}"}},
+    )  # fmt: skip
+    secret = json.dumps({"username": TLS_USER, "password": password})
+    session.client("secretsmanager").put_secret_value(
+        SecretId=stack.db_secret_arn, SecretString=secret
+    )
+    return stack, mariadb_server
+
+
+def write_tls_ledger(tmp_path: Path) -> Path:
+    rec = record("tls-u1", "Ada", "2026-01-01T10:00:00.000000Z")
+    header = RunHeader("tls", "2026-01-01T00:00:00+00:00", "local", "q", "generated: seed 1")
+    path = tmp_path / "tls.jsonl"
+    with LedgerWriter(path, header) as writer:
+        planned = reg.PlannedMessage(reg.VALID, body(rec), reg.STORED, rec)
+        writer.write(SentMessage.of(0, planned, "mid-0", (SENT_MS, SENT_MS + 5)))
+    return path
+
+
+def set_tls(session: aws_session.SessionLike, stack: StackOutputs, **variables: str) -> None:
+    client = session.client("lambda")
+    environment = client.get_function(FunctionName=stack.function_name)["Configuration"][
+        "Environment"
+    ]["Variables"]
+    client.update_function_configuration(
+        FunctionName=stack.function_name,
+        Environment={"Variables": {**environment, **variables}},
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("mode", ["verify", "require"])
+def test_verify_reads_mysql_over_tls(
+    *,
+    mode: str,
+    tls_stack: tuple[StackOutputs, DatabaseServer],
+    session: aws_session.SessionLike,
+    endpoint: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The user is REQUIRE SSL: passing proves the connection was encrypted; `verify` checks
+    the server certificate against the function's DB_CA_BUNDLE."""
+    stack, database = tls_stack
+    set_tls(session, stack, DB_TLS=mode, DB_CA_BUNDLE=str(database.tls.ca))
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(stack.to_json())
+    ledger_file = write_tls_ledger(tmp_path)
+    args = [
+        "--ledger",
+        str(ledger_file),
+        "--outputs",
+        str(outputs_file),
+        "--endpoint-url",
+        endpoint,
+    ]
+    assert verify.run(args) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "verify: passed" in out
+
+
+@pytest.mark.integration
+def test_verify_refuses_a_server_its_ca_did_not_sign(
+    *,
+    tls_stack: tuple[StackOutputs, DatabaseServer],
+    session: aws_session.SessionLike,
+    endpoint: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stack, _ = tls_stack
+    set_tls(session, stack, DB_TLS="verify")  # the bundled RDS CA did not sign the test server
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(stack.to_json())
+    ledger_file = write_tls_ledger(tmp_path)
+    args = [
+        "--ledger",
+        str(ledger_file),
+        "--outputs",
+        str(outputs_file),
+        "--endpoint-url",
+        endpoint,
+    ]
+    assert verify.run(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("verify: cannot connect to MySQL at 127.0.0.1:")
+    assert "CERTIFICATE_VERIFY_FAILED" in err and err.count("\n") == 1
+
+    set_tls(session, stack, DB_TLS="off")  # and the server refuses this user in plaintext
+    assert verify.run(args) == 1
+    assert "Access denied" in capsys.readouterr().err
