@@ -43,9 +43,10 @@ def redrive_all(
     sqs: Any, stack: outputs.StackOutputs, limit: int, endpoint: str
 ) -> queue_move.MoveResult:
     """Legacy bodies by the copy loop (keeping their send time), then the rest by move task."""
+    started_ms = queue_move.now_ms()
     legacy = queue_move.copy_loop(
         sqs, stack.dlq_url, stack.queue_url, limit,
-        select=queue_move.order_depends_on_send_time,
+        select=queue_move.order_depends_on_send_time, sent_before_ms=started_ms,
     )  # fmt: skip
     if legacy.moved:
         print(f"{PROG}: {legacy.moved} legacy message(s) copied with their original send time")
@@ -57,7 +58,9 @@ def redrive_all(
         if not queue_move.unsupported(err):
             raise
         print(f"{PROG}: {endpoint} has no StartMessageMoveTask; copying instead")
-        rest = queue_move.copy_loop(sqs, stack.dlq_url, stack.queue_url, limit - legacy.moved)
+        rest = queue_move.copy_loop(
+            sqs, stack.dlq_url, stack.queue_url, limit - legacy.moved, sent_before_ms=started_ms
+        )
     method = rest.method if not legacy.moved else f"{legacy.method} + {rest.method}"
     return queue_move.MoveResult(legacy.moved + rest.moved, method, rest.failed, rest.detail)
 
@@ -75,7 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the DLQ within seconds and would otherwise be moved forever.
     limit = before.visible if args.max is None else min(args.max, before.visible)
     if args.max is not None:
-        result = queue_move.copy_loop(sqs, stack.dlq_url, stack.queue_url, limit)
+        result = queue_move.copy_loop(
+            sqs, stack.dlq_url, stack.queue_url, limit, sent_before_ms=queue_move.now_ms()
+        )
     else:
         result = redrive_all(sqs, stack, limit, target.describe())
     print(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pymysql
@@ -71,9 +72,36 @@ def compare(
     return Divergence(user_id, mysql, dynamodb)
 
 
-def _lambdas_on_path() -> None:
+@dataclass(frozen=True)
+class HandlerStores:
+    """The handler's modules whose writes repair uses (lambdas/registration)."""
+
+    models: Any  # Registration
+    dynamodb: Any  # DynamoDBStore, WriteOutcome
+    mysql: Any  # SESSION_SETUP, CREATE_USERS_TABLE, UPSERT_USERS, to_row
+
+
+def handler_stores() -> HandlerStores:
+    """The one place that imports the handler's store code."""
     if str(LAMBDAS_DIR) not in sys.path:
         sys.path.append(str(LAMBDAS_DIR))
+    # Imported here, not at the top: the handler lives beside the harness, not in it.
+    from registration import models  # noqa: PLC0415
+
+    try:  # the stores/ subpackage (handler v2)
+        from registration.stores import dynamodb, mysql  # noqa: PLC0415
+
+        return HandlerStores(models, dynamodb, mysql)
+    except ImportError:  # the flat layout before it
+        from registration import dynamodb_store, mysql_connection, mysql_store  # noqa: PLC0415
+
+        mysql = SimpleNamespace(
+            SESSION_SETUP=mysql_connection.SESSION_SETUP,
+            CREATE_USERS_TABLE=mysql_store.CREATE_USERS_TABLE,
+            UPSERT_USERS=mysql_store.UPSERT_USERS,
+            to_row=mysql_store.to_row,
+        )
+        return HandlerStores(models, dynamodb_store, mysql)
 
 
 class HandlerWrites:
@@ -85,16 +113,14 @@ class HandlerWrites:
     """
 
     def __init__(self, dynamodb: Any, table: str, connection: pymysql.connections.Connection):
-        _lambdas_on_path()
-        from registration import dynamodb_store, models, mysql_connection, mysql_store  # noqa: PLC0415
-
-        self._models = models
-        self._mysql_store = mysql_store
-        self._dynamodb = dynamodb_store.DynamoDBStore(dynamodb, table)
-        self._applied = dynamodb_store.WriteOutcome.APPLIED
+        stores = handler_stores()
+        self._models = stores.models
+        self._mysql = stores.mysql
+        self._dynamodb = stores.dynamodb.DynamoDBStore(dynamodb, table)
+        self._applied = stores.dynamodb.WriteOutcome.APPLIED
         self._connection = connection
         with connection.cursor() as cursor:
-            cursor.execute(mysql_connection.SESSION_SETUP)
+            cursor.execute(stores.mysql.SESSION_SETUP)
         self._schema_ready = False
 
     def registration(self, user: StoredUser) -> Any | None:
@@ -113,12 +139,10 @@ class HandlerWrites:
         """True when applied, False when MySQL already held this or a newer version."""
         with self._connection.cursor() as cursor:
             if not self._schema_ready:
-                cursor.execute(self._mysql_store.CREATE_USERS_TABLE)
+                cursor.execute(self._mysql.CREATE_USERS_TABLE)
                 self._schema_ready = True
             # Affected rows: 1 inserted, 2 updated, 0 left alone (this or a newer version).
-            changed = cursor.execute(
-                self._mysql_store.UPSERT_USERS, self._mysql_store.to_row(registration)
-            )
+            changed = cursor.execute(self._mysql.UPSERT_USERS, self._mysql.to_row(registration))
         self._connection.commit()
         return changed > 0
 

@@ -77,9 +77,11 @@ def move_task(
 
 def order_depends_on_send_time(body: str) -> bool:
     """Whether the handler orders this body by its send time (a legacy body)."""
+    if LEGACY_KEY not in body:
+        return False
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # hostile nesting: not a legacy body either way
         return False
     return isinstance(document, dict) and LEGACY_KEY in document
 
@@ -103,13 +105,16 @@ def copy_loop(
     limit: int | None = None,
     *,
     select: Callable[[str], bool] | None = None,
+    sent_before_ms: int | None = None,
 ) -> MoveResult:
-    """Receive from the DLQ, send to the queue, delete what was sent; until empty or `limit`
-    (give one: without it, messages that fail again and return to the DLQ keep it busy).
+    """Receive from the DLQ, send to the queue, delete what was sent; until empty or `limit`.
 
-    With `select`, only bodies it accepts are moved; the others are held until the loop ends,
-    then made visible again (a receive that brings nothing new also ends it, in case the scan
-    outlasts their visibility timeout).
+    With the function running, a moved message that fails again is back in the DLQ within
+    seconds: `sent_before_ms` (the redrive's start, epoch ms) leaves such returns for the next
+    redrive, so they cannot use up `limit` while older messages wait. With `select`, only bodies
+    it accepts are moved. Messages left are held until the loop ends, then made visible again
+    (a receive that brings nothing new also ends it, in case the scan outlasts their visibility
+    timeout).
     """
     moved = failed = 0
     held: dict[str, str] = {}  # MessageId -> ReceiptHandle of messages left in the DLQ
@@ -126,7 +131,7 @@ def copy_loop(
             ).get("Messages", [])
             if not messages or all(m["MessageId"] in held for m in messages):
                 break
-            chosen = [m for m in messages if select is None or select(m["Body"])]
+            chosen = [m for m in messages if _wanted(m, select, sent_before_ms)]
             held.update((m["MessageId"], m["ReceiptHandle"]) for m in messages if m not in chosen)
             if not chosen:
                 continue
@@ -138,6 +143,19 @@ def copy_loop(
     finally:
         dlq.release(sqs, dlq_url, list(held.values()))
     return MoveResult(moved=moved, method="receive/send/delete", failed=failed)
+
+
+def _wanted(
+    message: dict[str, Any], select: Callable[[str], bool] | None, sent_before_ms: int | None
+) -> bool:
+    sent = int(message.get("Attributes", {}).get("SentTimestamp", 0))
+    if sent_before_ms is not None and sent >= sent_before_ms:
+        return False
+    return select is None or select(message["Body"])
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def _copy(

@@ -17,7 +17,6 @@ import pymysql
 import pytest
 
 from registration.models import Registration
-from registration.mysql_store import CREATE_USERS_TABLE
 from scripts import reconcile
 from scripts.harness.messages import divergence, store_readers
 from scripts.harness.stack import aws_session
@@ -93,7 +92,7 @@ def stores(session: aws_session.SessionLike, endpoint: str, mariadb: Database) -
                                  password=mariadb.password, database=name, autocommit=True,
                                  charset="utf8mb4")  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(CREATE_USERS_TABLE)
+        cursor.execute(divergence.handler_stores().mysql.CREATE_USERS_TABLE)
     yield Stores(session, endpoint, stack, connection)
     connection.close()
 

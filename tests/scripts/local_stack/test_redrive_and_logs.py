@@ -208,7 +208,8 @@ def test_a_second_redrive_keeps_the_first_send_time(
 @pytest.mark.parametrize(
     ("body", "legacy"),
     [(LEGACY_BODY, True), ('{"CustID": "7002"}', True), ('{"user_id": "CustID"}', False),
-     ("not json", False), ('["CustID"]', False)],
+     ("not json", False), ('["CustID"]', False),
+     ("[" * 3000 + '"CustID"' + "]" * 3000, False)],
 )  # fmt: skip
 def test_only_bodies_ordered_by_send_time_take_the_copy_loop(body: str, legacy: bool) -> None:
     assert queue_move.order_depends_on_send_time(body) is legacy
@@ -322,3 +323,23 @@ def test_bad_since_is_one_line(since: str, capsys: pytest.CaptureFixture[str]) -
     err = capsys.readouterr().err.strip()
     assert err.startswith("logs: argument --since: ")
     assert "\n" not in err
+
+
+def test_messages_that_return_during_the_move_are_left_for_the_next_redrive(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    """With the function running, a moved message that fails again is back in the DLQ at once;
+    it must not use up the move's limit while older messages wait (they would stay behind)."""
+    sqs = session.client("sqs")
+    for body in ("old-1", "old-2"):
+        sqs.send_message(QueueUrl=stack.dlq_url, MessageBody=body)
+    time.sleep(0.005)
+    started = queue_move.now_ms()
+    time.sleep(0.005)
+    sqs.send_message(QueueUrl=stack.dlq_url, MessageBody="failed again")
+    result = queue_move.copy_loop(
+        sqs, stack.dlq_url, stack.queue_url, limit=3, sent_before_ms=started
+    )
+    assert result.moved == 2
+    assert sorted(m["Body"] for m in drain_queue(sqs, stack.queue_url)) == ["old-1", "old-2"]
+    assert [m["Body"] for m in drain_queue(sqs, stack.dlq_url)] == ["failed again"]

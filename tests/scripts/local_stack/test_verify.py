@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from registration.mysql_store import CREATE_USERS_TABLE
 from scripts import verify
-from scripts.harness.messages import dlq, reconcile
+from scripts.harness.messages import divergence, dlq, reconcile
 from scripts.harness.messages import registrations as reg
 from scripts.harness.messages.dlq import DeadLetter
 from scripts.harness.messages.ledger import Ledger, LedgerWriter, RunHeader, SentMessage
@@ -319,7 +318,7 @@ def tls_stack(
             )
             cursor.execute(f"GRANT ALL PRIVILEGES ON `{name}`.* TO %s@%s", (TLS_USER, host))
         cursor.execute(f"USE `{name}`")
-        cursor.execute(CREATE_USERS_TABLE)
+        cursor.execute(divergence.handler_stores().mysql.CREATE_USERS_TABLE)
         at = "2026-01-01T10:00:00.000000Z"
         cursor.execute(
             "INSERT INTO users VALUES (%s, %s, %s, %s, %s)",
