@@ -97,6 +97,10 @@ verify: $(STAMP) ## Compare the latest ledger with DynamoDB, MySQL and the DLQ o
 redrive: $(STAMP) ## Move DLQ messages back to the queue of PROFILE
 	$(PY) -m scripts.redrive --profile $(PROFILE)
 
+.PHONY: reconcile
+reconcile: $(STAMP) ## Users that differ between DynamoDB and MySQL of PROFILE (REPAIR=1 fixes them)
+	$(PY) -m scripts.reconcile --profile $(PROFILE) $(if $(REPAIR),--repair)
+
 logs: $(STAMP) ## Tail the function's log group of PROFILE
 	$(PY) -m scripts.logs --profile $(PROFILE) --follow
 

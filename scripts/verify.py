@@ -21,9 +21,6 @@ from scripts.harness.stack import aws_session, outputs
 
 PROG = "verify"
 MAX_MISMATCH_LINES = 25
-BUNDLED_CA = (
-    Path(__file__).resolve().parents[1] / "lambdas/registration/certs/rds-global-bundle.pem"
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,26 +35,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def mysql_target(
+def judge(
+    session: aws_session.SessionLike,
     stack: outputs.StackOutputs,
-    environment: dict[str, str],
-    host: str | None,
-    port: int | None,
-    ca: Path | None,
-) -> store_readers.MySQLTarget:
-    """Host and port from the outputs (or overrides), TLS mode from the function's DB_TLS."""
-    tls = environment.get("DB_TLS", "verify").lower()
-    bundle = ca
-    if bundle is None and tls == "verify":
-        configured = Path(environment["DB_CA_BUNDLE"]) if environment.get("DB_CA_BUNDLE") else None
-        bundle = next((p for p in (configured, BUNDLED_CA) if p and p.is_file()), None)
-    return store_readers.MySQLTarget(
-        host=host or stack.db_host,
-        port=port or stack.db_port,
-        database=stack.db_name,
-        tls=tls,
-        ca_bundle=bundle,
-    )
+    run: ledger.Ledger,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    ca: Path | None = None,
+) -> reconcile.Report:
+    """Read the ledger's users from both stores, the stray rows of its scope and the DLQ; judge."""
+    winners, _ = reconcile.expected_users(run.sent)
+    user_ids = set(winners) | {m.user_id for m in run.sent if m.user_id}
+    dynamodb = session.client("dynamodb")
+    stored_dynamodb = store_readers.read_dynamodb(dynamodb, stack.table_name, user_ids)
+    scope = reconcile.run_scope(run)
+    with store_readers.open_mysql(session, stack, host=host, port=port, ca=ca) as connection:
+        stored_mysql = store_readers.read_mysql(connection, user_ids)
+        keys = None
+        if scope is not None:
+            keys = reconcile.StoreKeys(
+                dynamodb=frozenset(
+                    user.user_id
+                    for page in store_readers.scan_dynamodb(
+                        dynamodb, stack.table_name, prefix=scope
+                    )
+                    for user in page
+                ),
+                mysql=frozenset(
+                    user.user_id
+                    for page in store_readers.scan_mysql(connection, prefix=scope)
+                    for user in page
+                ),
+            )
+    dead_letters = dlq.peek(session.client("sqs"), stack.dlq_url)
+    return reconcile.reconcile(run, stored_dynamodb, stored_mysql, dead_letters, keys)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,23 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stack = outputs.load(args.profile, args.outputs)
     target = cli.target(args)
     session = aws_session.session(target)
-    winners, _ = reconcile.expected_users(run.sent)
-    user_ids = set(winners) | {m.user_id for m in run.sent if m.user_id}
-
-    function = session.client("lambda").get_function(FunctionName=stack.function_name)
-    environment = function["Configuration"].get("Environment", {}).get("Variables", {})
-    stored_dynamodb = store_readers.read_dynamodb(
-        session.client("dynamodb"), stack.table_name, user_ids
-    )
-    user, password = store_readers.credentials(
-        session.client("secretsmanager"), stack.db_secret_arn
-    )
-    database = mysql_target(stack, environment, args.db_host, args.db_port, args.db_ca)
-    with store_readers.connect(database, user, password) as connection:
-        stored_mysql = store_readers.read_mysql(connection, user_ids)
-    dead_letters = dlq.peek(session.client("sqs"), stack.dlq_url)
-
-    report = reconcile.reconcile(run, stored_dynamodb, stored_mysql, dead_letters)
+    report = judge(session, stack, run, host=args.db_host, port=args.db_port, ca=args.db_ca)
     print(f"{PROG}: run {run.header.run_id} ({run.path.name}) against {target.describe()}")
     print(reconcile.table(report))
     for line in report.mismatches[:MAX_MISMATCH_LINES]:

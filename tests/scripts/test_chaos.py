@@ -1,22 +1,25 @@
 """`make chaos` at N = 1,000 as part of `make test`: a database crash and DynamoDB throttling
-mid-run, and still every valid user in both stores, every invalid message in the DLQ, 0 lost.
+mid-run, then a DynamoDB outage longer than the retries, a reconcile --repair and a redrive; and
+still every valid user in both stores, every invalid message in the DLQ once, 0 lost, 0 divergent.
 
 The stack is the boto3 one of tests/scripts/local_stack (the same resources as the local
-profile, without Terraform's minute), with the real zip, a visibility timeout above both fault
-windows and the local profile's maxReceiveCount of 5. MariaDB is this test's own durable server,
-since it gets SIGKILLed. CHAOS_N, CHAOS_OUTAGE and CHAOS_THROTTLE override N and the windows.
+profile, without Terraform's minute), with the real zip and the local profile's maxReceiveCount
+of 5. MariaDB is this test's own durable server, since it gets SIGKILLed. CHAOS_N overrides N.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from scripts import chaos, package
-from scripts.harness.chaos import fault_proxy, messages
+from scripts.harness.chaos import fault_proxy, faults, messages
 from scripts.harness.messages import registrations as reg
 from scripts.harness.stack import aws_session, processes
 from scripts.harness.stack.mariadb import MariaDBServer
@@ -24,8 +27,8 @@ from scripts.harness.stack.moto_server import MotoServer
 from tests.scripts.local_stack.conftest import DB_NAME, DB_USER, StackSpec, build_stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# Fault windows (s) for N = 1,000; CHAOS_OUTAGE=10 CHAOS_THROTTLE=8 for the full run.
-FAULTS = (("OUTAGE", "3"), ("THROTTLE", "4"))
+FAULT_PLAN = faults.FaultPlan(database_failures=40, throttled_requests=60)
+DEAD_LETTER_USERS = 10
 
 
 def test_plan_is_the_documented_mix() -> None:
@@ -55,8 +58,6 @@ def test_plan_predictions_agree_with_the_validator() -> None:
 
 
 def test_proxy_throttles_only_dynamodb_while_open() -> None:
-    import http.client  # noqa: PLC0415
-
     upstream = fault_proxy.FaultProxy("http://127.0.0.1:9")  # never reached while throttling
     upstream.start()
     try:
@@ -77,13 +78,72 @@ def test_proxy_throttles_only_dynamodb_while_open() -> None:
         upstream.stop()
 
 
+@pytest.fixture
+def upstream() -> Iterator[str]:
+    """An HTTP server that answers 200 to everything: what the proxy forwards to."""
+
+    class Ok(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def post(endpoint: str, target: str) -> tuple[int, str]:
+    host, port = endpoint.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.request("POST", "/", b"{}", {"X-Amz-Target": target})
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_a_counted_window_closes_after_that_many_requests_hit_it(upstream: str) -> None:
+    """However long it takes: the window is closed by traffic, not by a clock."""
+    proxy = fault_proxy.FaultProxy(upstream).start()
+    try:
+        closed = proxy.open(fault_proxy.Fault.OUTAGE, requests=3)
+        assert post(proxy.endpoint_url, "AmazonSQS.SendMessage")[0] == 200  # not counted
+        answers = [post(proxy.endpoint_url, "DynamoDB_20120810.PutItem") for _ in range(4)]
+        assert [status for status, _ in answers] == [500, 500, 500, 200]
+        assert "InternalServerError" in answers[0][1]
+        assert closed.is_set()
+        assert proxy.injected_by == {fault_proxy.Fault.THROTTLE: 0, fault_proxy.Fault.OUTAGE: 3}
+        assert proxy.forwarded == 2
+        proxy.open(fault_proxy.Fault.THROTTLE)  # open-ended until close()
+        assert [post(proxy.endpoint_url, "DynamoDB_20120810.GetItem")[0] for _ in range(5)] == [
+            400
+        ] * 5
+        proxy.close()
+        assert post(proxy.endpoint_url, "DynamoDB_20120810.GetItem")[0] == 200
+    finally:
+        proxy.stop()
+
+
 def test_bad_arguments_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         chaos.main(["--n", "many"])
     assert exited.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
-    assert chaos.run(["--n", "1000", "--outage", "30", "--visibility", "20"]) == 1
-    assert capsys.readouterr().err.strip().startswith("chaos: --visibility must exceed")
+    assert chaos.run(["--n", "399"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "chaos: --n must be at least 400 (the fault windows need traffic)"
+    )
 
 
 @pytest.fixture
@@ -116,17 +176,14 @@ def test_chaos_run_loses_nothing(
     assert package.main(["--arch", "x86_64"]) == 0
     zip_path = REPO_ROOT / "dist" / "registration.zip"
     database, password = crashable_mariadb
-    outage, throttle = (float(os.environ.get(f"CHAOS_{k}", d)) for k, d in FAULTS)
-    # Above both windows: a record fails at most once per window, well below maxReceiveCount.
-    visibility = int(max(outage, throttle)) + 5
-    spec = StackSpec(visibility_timeout_s=visibility, timeout_s=10, max_receive_count=5,
+    spec = StackSpec(visibility_timeout_s=8, timeout_s=10, max_receive_count=5,
                      maximum_concurrency=4)  # fmt: skip
     session = aws_session.session(aws_session.local_target(endpoint))
     stack = build_stack(session, endpoint, zip_path.read_bytes(), spec=spec,
                         db_port=database.port, db_password=password)  # fmt: skip
     count = int(os.environ.get("CHAOS_N", "1000"))
     target = chaos.ChaosTarget(endpoint, stack, database, zip_path, tmp_path / "ledgers")
-    config = chaos.ChaosConfig(count, outage_s=outage, throttle_s=throttle, drain_timeout_s=1800)
+    config = chaos.ChaosConfig(count, fault_plan=FAULT_PLAN, dead_letter_users=DEAD_LETTER_USERS)
     result = chaos.run_chaos(target, config)
     out = capsys.readouterr().out
     with capsys.disabled():
@@ -135,7 +192,11 @@ def test_chaos_run_loses_nothing(
     assert result.ok, out
     assert result.invalid_in_dlq == result.invalid > 0
     assert result.duplicates_absorbed == result.duplicates > 0
-    assert result.sent + result.rejected_at_send == count
-    assert result.database_down_s >= outage
-    assert result.throttles_injected > 0
+    assert result.sent + result.rejected_at_send == count + DEAD_LETTER_USERS
+    assert result.database_failures >= FAULT_PLAN.database_failures
+    assert result.throttles_injected == FAULT_PLAN.throttled_requests
+    assert result.dead_lettered == DEAD_LETTER_USERS
+    assert 0 < result.divergent_before_repair <= DEAD_LETTER_USERS, out
+    assert result.divergent_after_repair == result.divergent_at_end == 0
+    assert result.redriven >= DEAD_LETTER_USERS
     assert result.retries > 0, "the faults should have handed records back to SQS"

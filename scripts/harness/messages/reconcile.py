@@ -3,7 +3,8 @@
 The expected state is recomputed from the messages SQS accepted (not from the sender's plan), with
 the same rules the plan used: per user the highest registered_at wins (for legacy bodies, whose
 registered_at is the SentTimestamp, the last one sent), repeats are absorbed, and every invalid
-body ends in the DLQ with its reason and never in a store.
+body ends in the DLQ with its reason, exactly once, and never in a store. Given the keys a store
+holds in the run's scope, every row must also be explained by the ledger: a stray row fails.
 """
 
 from __future__ import annotations
@@ -22,6 +23,28 @@ from scripts.harness.messages.store_readers import StoredUser
 # clock skew between this machine and the endpoint.
 SENT_TIMESTAMP_SLACK_MS = 2_000
 VERSION_SEPARATOR = "#"
+
+
+@dataclass(frozen=True)
+class StoreKeys:
+    """Every user_id each store holds within the run's scope (for the stray-row count)."""
+
+    dynamodb: frozenset[str]
+    mysql: frozenset[str]
+
+
+def run_scope(ledger: Ledger) -> str | None:
+    """The user_id prefix whose every row the run must explain; None when it cannot say.
+
+    A chaos run starts from empty stores (everything); a generated run prefixes its users with
+    its run id; users named by files may be anyone's, so their rows are not counted.
+    """
+    source = ledger.header.source
+    if source == "chaos":
+        return ""
+    if source.startswith("generated"):
+        return f"{ledger.header.run_id}-"
+    return None
 
 
 @dataclass(frozen=True)
@@ -119,6 +142,7 @@ def reconcile(
     dynamodb: Mapping[str, StoredUser],
     mysql: Mapping[str, StoredUser],
     dead_letters: Sequence[DeadLetter],
+    keys: StoreKeys | None = None,
 ) -> Report:
     """Compare; every difference becomes a mismatch line and a failing summary row."""
     dead: dict[str, list[DeadLetter]] = {}
@@ -140,10 +164,11 @@ def reconcile(
     duplicates = grouped.get(reg.ABSORBED, [])
     absorbed = sum(1 for m in duplicates if not observed.dead_letters_of(m))
     report.checks.append(Check("duplicates absorbed", len(duplicates), absorbed))
-
-    extra = sum(len(letters) - 1 for letters in dead.values() if len(letters) > 1)
-    if extra:
-        report.notes.append(f"{extra} extra DLQ cop(ies) of this run's messages (redeliveries)")
+    _check_dead_lettered_once(report, grouped.get(reg.DLQ, []), observed)
+    if keys is None:
+        report.notes.append("stray rows not counted: the run's users have no common prefix")
+    else:
+        _check_no_stray_rows(report, winners, keys)
     refused = len(ledger.messages) - len(ledger.sent)
     if refused:
         report.notes.append(f"{refused} message(s) were refused by SQS at send time (not checked)")
@@ -212,6 +237,47 @@ def _check_invalid(
     report.checks.append(
         Check("invalid messages kept out of the stores", len(named), len(named) - len(leaked))
     )
+
+
+def _check_dead_lettered_once(
+    report: Report, invalid: Sequence[SentMessage], observed: _Observed
+) -> None:
+    """One DLQ entry per invalid message: a second copy means it was rejected (or redriven)
+    twice, so whoever drains the DLQ would handle it twice."""
+    once = 0
+    copies_by_body: dict[str, list[SentMessage]] = {}
+    for message in invalid:
+        by_id = observed.dead_letters_of(message)
+        if by_id:
+            once += len(by_id) == 1
+            if len(by_id) > 1:
+                report.mismatches.append(
+                    f"message {message.message_id}: {len(by_id)} copies in the DLQ"
+                )
+        else:
+            copies_by_body.setdefault(message.body, []).append(message)
+    for body, messages in copies_by_body.items():  # redriven copies: matched by their body
+        found = len(observed.dead_by_body.get(body, []))
+        once += min(found, len(messages)) if found <= len(messages) else 0
+        if found > len(messages):
+            report.mismatches.append(
+                f"message {messages[0].message_id}: {found} copies in the DLQ of a body sent "
+                f"{len(messages)} time(s)"
+            )
+    report.checks.append(Check("invalid messages dead-lettered exactly once", len(invalid), once))
+
+
+def _check_no_stray_rows(
+    report: Report, winners: Mapping[str, SentMessage], keys: StoreKeys
+) -> None:
+    """Rows in the run's scope that no ledger entry explains: left by another writer, by an
+    earlier run of the same id, or stored from an invalid message."""
+    for store, held in (("DynamoDB", keys.dynamodb), ("MySQL", keys.mysql)):
+        stray = sorted(held - winners.keys())
+        report.checks.append(
+            Check(f"rows in {store} the ledger explains", len(held), len(held) - len(stray))
+        )
+        report.mismatches += [f"user {u}: in {store} but in no ledger entry" for u in stray[:10]]
 
 
 def _check_not_dead_lettered(
