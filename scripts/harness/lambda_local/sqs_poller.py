@@ -216,6 +216,8 @@ class SqsPoller:
                     self.busy.set()
                     self.process(messages)
             except Exception:
+                if context.stop.is_set():
+                    break  # the endpoint may already be gone while stopping
                 context.stats.add(poll_errors=1)
                 traceback.print_exc(file=sys.stderr)
                 context.stop.wait(POLL_ERROR_BACKOFF_S)

@@ -569,11 +569,12 @@ def test_alias_weights_are_honoured_per_batch(
 ) -> None:
     """90/10 over 200 batches: version 2 gets a binomial(200, 0.1) share of the batches."""
     alias_arn = publish_weighted_alias(session, stack, tmp_path)
-    (discovered,) = mappings.discover(session.client("lambda"))
-    # moto stores the alias's current version as the mapping's FunctionArn; AWS keeps the
-    # alias, which is what the Terraform module names.
-    mapping = dataclasses.replace(discovered.mapping, function_arn=alias_arn)
-    plan = mappings.Plan(mapping, aliases.resolve(session.client("lambda"), alias_arn))
+    lambda_client = session.client("lambda")
+    lambda_client.update_event_source_mapping(
+        UUID=stack.event_source_mapping_uuid, FunctionName=alias_arn
+    )
+    (plan,) = mappings.discover(lambda_client)  # moto_main keeps the alias ARN, as AWS does
+    assert plan.mapping.function_arn == alias_arn
     assert plan.target.routing() == pytest.approx({"1": 0.9, "2": 0.1})
     assert [aliases.code_zip(f, tmp_path).parent.name for f in plan.target.versions] == [
         "code",
