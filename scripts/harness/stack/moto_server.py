@@ -15,6 +15,7 @@ from pathlib import Path
 
 from scripts.harness.stack import processes
 
+MOTO_MAIN = Path(__file__).resolve().with_name("moto_main.py")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
 
@@ -49,10 +50,9 @@ class MotoServer:
                 f"port {self.host}:{self.port} is taken by another process (LocalStack?); stop it "
                 "or pick another port"
             )
-        # moto.server with this interpreter (any venv, no PATH), behind the fixes of
-        # moto_launcher.py; -P keeps the launcher's directory off sys.path.
-        launcher = str(Path(__file__).with_name("moto_launcher.py"))
-        command = [sys.executable, "-P", launcher, "-H", self.host, "-p", str(self.port)]
+        # moto.server's entry point with the local stack's fixes (moto_main.py), with this
+        # interpreter, so it works from any venv without relying on PATH.
+        command = [sys.executable, str(MOTO_MAIN), "-H", self.host, "-p", str(self.port)]
         pid = processes.spawn(command, log_path=self.log_path, pidfile=self.pidfile)
         processes.wait_until(
             self.healthy,
