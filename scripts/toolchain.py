@@ -1,4 +1,4 @@
-"""`make tools`: make a Terraform CLI and the hashicorp/aws provider available, offline if need be.
+"""`make tools`: a Terraform CLI, the hashicorp/aws provider and tflint, offline if need be.
 
 python -m scripts.toolchain            # install (build only what the cache lacks)
 python -m scripts.toolchain env        # print the environment for Terraform, as KEY=VALUE
@@ -49,6 +49,27 @@ def install(pins: tc.Pins) -> None:
     print(f"tools: ready in {time.monotonic() - started:.1f} s")
 
 
+def install_tflint(pins: tc.TflintPins) -> None:
+    """Build tflint and the AWS ruleset once; report each build's time and binary size."""
+    for name, module, version, output in (
+        ("tflint", pins.module, pins.version, tc.tflint_binary(pins)),
+        (
+            "tflint-ruleset-aws",
+            pins.ruleset_module,
+            pins.ruleset_version,
+            tc.tflint_ruleset_binary(pins),
+        ),
+    ):
+        if output.exists():
+            print(f"tools: {name} cached at {output}")
+            continue
+        print(f"tools: building {name} from {module}@{version}", flush=True)
+        build_started = time.monotonic()
+        tc.go_build(module, version, ".", output)
+        size_mb = output.stat().st_size / 1e6
+        print(f"tools: {name} built in {time.monotonic() - build_started:.0f} s ({size_mb:.1f} MB)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="toolchain", description=__doc__.splitlines()[0])
     parser.add_argument("command", nargs="?", default="install", choices=["install", "env", "rie"])
@@ -56,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     pins = tc.Pins.load()
     try:
         if args.command == "install":
+            install_tflint(tc.TflintPins.load())
             install(pins)
         elif args.command == "rie":
             print(f"tools: Lambda Runtime Interface Emulator {tc.build_rie()}")

@@ -256,3 +256,41 @@ def build_rie(pins: RiePins | None = None) -> Path:
     if not binary.exists():
         go_build(pins.module, pins.version, pins.package, binary)
     return binary
+
+
+@dataclass(frozen=True)
+class TflintPins:
+    """tflint and its AWS ruleset, from the `[tflint]` section of toolchain.toml."""
+
+    module: str
+    version: str
+    ruleset_module: str
+    ruleset_version: str
+
+    @classmethod
+    def load(cls, path: Path = PINS_FILE) -> TflintPins:
+        section = tomllib.loads(path.read_text())["tflint"]
+        return cls(
+            module=section["module"],
+            version=section["version"],
+            ruleset_module=section["ruleset_module"],
+            ruleset_version=section["ruleset_version"],
+        )
+
+
+def tflint_binary(pins: TflintPins) -> Path:
+    return cache_dir() / "bin" / f"tflint-{pins.version}"
+
+
+def tflint_plugin_dir(pins: TflintPins) -> Path:
+    """A plugin directory per ruleset version, holding the binary under the name tflint expects."""
+    return cache_dir() / "tflint-plugins" / f"aws-{pins.ruleset_version}"
+
+
+def tflint_ruleset_binary(pins: TflintPins) -> Path:
+    return tflint_plugin_dir(pins) / "tflint-ruleset-aws"
+
+
+def tflint_env(pins: TflintPins | None = None) -> dict[str, str]:
+    """Environment every tflint call needs: where the hand-installed ruleset lives."""
+    return {"TFLINT_PLUGIN_DIR": str(tflint_plugin_dir(pins or TflintPins.load()))}
