@@ -59,3 +59,23 @@ output "event_source_mapping_uuid" {
   description = "UUID of the SQS event source mapping."
   value       = module.function.event_source_mapping_uuid
 }
+
+output "ingest_url" {
+  description = "URL producers POST registrations to (API Gateway; locally served by scripts/local_gateway.py)."
+  value       = module.ingest_api.invoke_url
+}
+
+output "ingest_api_id" {
+  description = "ID of the ingest REST API."
+  value       = module.ingest_api.api_id
+}
+
+output "ingest_stage_name" {
+  description = "Stage of the ingest REST API."
+  value       = module.ingest_api.stage_name
+}
+
+output "ingest_api_key_id" {
+  description = "ID of the producers' API key (ingest_auth = \"api_key\"), or null. Never its value: `aws apigateway get-api-key --api-key <id> --include-value`."
+  value       = module.ingest_api.api_key_id
+}

@@ -28,6 +28,11 @@ CONTRACT_OUTPUTS = {
     "function_name",
     "log_group_name",
     "event_source_mapping_uuid",
+    # HTTP ingestion (issue #13), optional for the commands: scripts/harness/gateway/ingest_outputs.py
+    "ingest_url",
+    "ingest_api_id",
+    "ingest_stage_name",
+    "ingest_api_key_id",
 }
 CONTRACT_ENVIRONMENT = {
     "TABLE_NAME",
@@ -213,6 +218,9 @@ def test_aws_profile_has_alarms_dashboard_and_redrive_allow_policy(
         "Throttles",
         "CPUUtilization",
         "DatabaseConnections",
+        "4XXError",
+        "5XXError",
+        "Latency",
     }
     assert by_type(aws_plan, "aws_cloudwatch_dashboard")
     assert by_type(aws_plan, "aws_sqs_queue_redrive_allow_policy")
