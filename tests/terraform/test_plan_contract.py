@@ -28,7 +28,7 @@ CONTRACT_OUTPUTS = {
     "function_name",
     "log_group_name",
     "event_source_mapping_uuid",
-    # HTTP ingestion (issue #13), optional for the commands: scripts/harness/gateway/ingest_outputs.py
+    # HTTP ingestion (#13); commands read them in scripts/harness/gateway/ingest_outputs.py
     "ingest_url",
     "ingest_api_id",
     "ingest_stage_name",
