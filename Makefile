@@ -10,6 +10,7 @@ ARCH        ?= x86_64
 EVENT       ?= events/tutorial-legacy.json
 PROFILE     ?= local
 N           ?= 1000
+VIA         ?= sqs
 SEND_ARGS   ?=
 BENCH_ARGS  ?=
 INVOKE_ARGS ?=
@@ -88,8 +89,8 @@ local-down: $(STAMP) ## Stop everything local-up started and remove its state
 demo: tools ## local-up, send N=1000 (some invalid, some duplicated), drain, verify
 	$(PY) -m scripts.local_stack demo --count $(N)
 
-send: $(STAMP) ## Send N registrations to the queue of PROFILE (SEND_ARGS for more options)
-	$(PY) -m scripts.send_messages --profile $(PROFILE) --count $(N) $(SEND_ARGS)
+send: $(STAMP) ## Send N registrations to the queue of PROFILE (VIA=http: through the ingest API; SEND_ARGS)
+	$(PY) -m scripts.send_messages --profile $(PROFILE) --count $(N) --via $(VIA) $(SEND_ARGS)
 
 verify: $(STAMP) ## Compare the latest ledger with DynamoDB, MySQL and the DLQ of PROFILE
 	$(PY) -m scripts.verify --profile $(PROFILE)

@@ -110,6 +110,7 @@ provider "aws" {
     for_each = local.emulated ? [trimsuffix(var.aws_endpoint_url, "/")] : []
 
     content {
+      apigateway     = endpoints.value
       cloudwatch     = endpoints.value
       dynamodb       = endpoints.value
       ec2            = endpoints.value
@@ -334,4 +335,35 @@ check "database_tls_only_locally" {
     condition     = local.function_db.tls != "off" || local.emulated
     error_message = "DB_TLS=off is meant for the local MariaDB only; against real AWS the function must use TLS (verify)."
   }
+}
+
+################################################################################
+# HTTP ingestion (issue #13): POST /registrations -> validated -> SendMessage, no function
+################################################################################
+
+module "ingest_api" {
+  source = "./modules/ingest_api"
+
+  name              = "${var.name}-ingest"
+  queue_arn         = module.queue.queue_arn
+  queue_kms_key_arn = module.queue.kms_key_arn
+  request_schema    = file("${path.root}/lambdas/registration/contract.schema.json")
+
+  auth                 = var.ingest_auth
+  stage_name           = var.ingest_stage_name
+  throttle_rate_limit  = var.ingest_throttle_rate_limit
+  throttle_burst_limit = var.ingest_throttle_burst_limit
+  usage_plan           = var.ingest_usage_plan
+  allowed_origins      = var.ingest_allowed_origins
+
+  log_retention_in_days = var.log_retention_in_days
+  logs_kms_key_arn      = var.kms_key_arn
+
+  # moto has no AWS managed policies (AmazonAPIGatewayPushToCloudWatchLogs) and does not route
+  # CloudWatch alarms for provider 6.x: both only against real AWS (envs/README.md).
+  manage_account_cloudwatch_role = !local.emulated
+  alarms_enabled                 = local.emulator_gaps.alarms
+  alarm_actions                  = compact([module.observability.sns_topic_arn])
+
+  tags = local.tags
 }

@@ -65,3 +65,23 @@ output "db_bootstrap_event" {
   description = "Input of the database bootstrap function (ARNs, endpoint, user name, grants; no secret): Terraform invokes it on AWS, scripts/local_stack.py runs its code with it locally."
   value       = module.db_bootstrap.event
 }
+
+output "ingest_url" {
+  description = "URL producers POST registrations to (API Gateway; locally served by scripts/local_gateway.py)."
+  value       = module.ingest_api.invoke_url
+}
+
+output "ingest_api_id" {
+  description = "ID of the ingest REST API."
+  value       = module.ingest_api.api_id
+}
+
+output "ingest_stage_name" {
+  description = "Stage of the ingest REST API."
+  value       = module.ingest_api.stage_name
+}
+
+output "ingest_api_key_id" {
+  description = "ID of the producers' API key (ingest_auth = \"api_key\"), or null. Never its value: `aws apigateway get-api-key --api-key <id> --include-value`."
+  value       = module.ingest_api.api_key_id
+}

@@ -363,3 +363,56 @@ variable "dashboard_enabled" {
   type        = bool
   default     = true
 }
+
+################################################################################
+# HTTP ingestion
+################################################################################
+
+variable "ingest_auth" {
+  description = "Access control of POST /registrations: \"api_key\" (usage plan limits), \"iam\" (SigV4) or \"none\". The local gateway emulates \"api_key\" and \"none\"."
+  type        = string
+  default     = "api_key"
+
+  validation {
+    condition     = contains(["none", "api_key", "iam"], var.ingest_auth)
+    error_message = "ingest_auth must be \"none\", \"api_key\" or \"iam\"."
+  }
+}
+
+variable "ingest_stage_name" {
+  description = "Stage of the ingest API (first path segment of ingest_url)."
+  type        = string
+  default     = "v1"
+}
+
+variable "ingest_throttle_rate_limit" {
+  description = "Stage-wide requests per second of the ingest API."
+  type        = number
+  default     = 100
+}
+
+variable "ingest_throttle_burst_limit" {
+  description = "Stage-wide burst of the ingest API."
+  type        = number
+  default     = 200
+}
+
+variable "ingest_usage_plan" {
+  description = "Per-key rate, burst and daily quota when ingest_auth = \"api_key\"."
+  type = object({
+    rate_limit  = number
+    burst_limit = number
+    daily_quota = number
+  })
+  default = {
+    rate_limit  = 50
+    burst_limit = 100
+    daily_quota = 100000
+  }
+}
+
+variable "ingest_allowed_origins" {
+  description = "Browser origin allowed by CORS on the ingest API (at most one, or \"*\"); empty: no CORS."
+  type        = list(string)
+  default     = []
+}

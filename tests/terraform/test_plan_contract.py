@@ -35,6 +35,11 @@ CONTRACT_OUTPUTS = {
     "function_name",
     "log_group_name",
     "event_source_mapping_uuid",
+    # HTTP ingestion (#13); commands read them in scripts/harness/gateway/ingest_outputs.py
+    "ingest_url",
+    "ingest_api_id",
+    "ingest_stage_name",
+    "ingest_api_key_id",
 }
 # Beyond the contract: the bootstrap's input, which the local stack runs the bootstrap with.
 STACK_OUTPUTS = CONTRACT_OUTPUTS | {"db_bootstrap_event"}
@@ -243,6 +248,9 @@ def test_aws_profile_has_alarms_dashboard_and_redrive_allow_policy(
         "DatabaseConnections",
         "FreeStorageSpace",
         "FreeableMemory",
+        "4XXError",
+        "5XXError",
+        "Latency",
     }
     low = {
         after(a)["metric_name"]

@@ -1,0 +1,70 @@
+"""`send_messages --via http`: registrations go through the local gateway, the ledger says so.
+
+The ledger must be what `make verify` needs: for every accepted message the SQS message id the
+API returned (so it matches the queue), for every body the API refused its answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scripts import send_messages
+from scripts.harness.messages import ledger, registrations
+from tests.scripts.gateway.conftest import create_ingest_api
+
+pytestmark = pytest.mark.integration
+
+
+def test_send_via_http_records_the_queues_message_ids_and_the_apis_refusals(
+    moto: Any, session: Any, start_gateway: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway = start_gateway(create_ingest_api(session))
+    argv = [
+        "--endpoint-url", moto.endpoint_url,
+        "--queue-url", gateway.api.queue_url,
+        "--via", "http",
+        "--ingest-url", gateway.url,
+        "--api-key", gateway.api.api_key,
+        "--concurrency", "4",
+        "-n", "60",
+        "--invalid", "0.15",
+        "--duplicates", "0.1",
+        "--out-of-order", "0.1",
+        "--run-id", "http1",
+        "--ledger-dir", str(tmp_path),
+    ]  # fmt: skip
+    assert send_messages.run(argv) == 0
+    run = ledger.read(ledger.resolve(None, tmp_path))
+    assert run.header.options["via"] == "http"
+    assert len(run.messages) == 60
+    refused = [m for m in run.messages if not m.sent]
+    assert refused and all(m.outcome == registrations.DLQ for m in refused)
+    assert all(m.error and m.error.startswith("HTTP 400: Invalid request body") for m in refused)
+    on_queue = {m["MessageId"]: m for m in gateway.received()}
+    assert {m.message_id for m in run.sent} == set(on_queue)
+    for entry in run.sent:
+        message = on_queue[entry.message_id]
+        assert message["Body"] == entry.body
+        assert message["MessageAttributes"]["source"]["StringValue"] == "http"
+    assert f"the API refused {len(refused)} invalid" in capsys.readouterr().out
+
+
+def test_wrong_api_key_is_a_failed_run_with_the_reason_in_the_ledger(
+    moto: Any, session: Any, start_gateway: Any, tmp_path: Any
+) -> None:
+    gateway = start_gateway(create_ingest_api(session))
+    argv = [
+        "--endpoint-url", moto.endpoint_url,
+        "--queue-url", gateway.api.queue_url,
+        "--via", "http",
+        "--ingest-url", gateway.url,
+        "--api-key", "wrong",
+        "-n", "3",
+        "--ledger-dir", str(tmp_path),
+    ]  # fmt: skip
+    assert send_messages.run(argv) == 1
+    run = ledger.read(ledger.resolve(None, tmp_path))
+    assert [m.error for m in run.messages] == ["HTTP 403: Forbidden"] * 3
+    assert gateway.received() == []
