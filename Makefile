@@ -13,13 +13,16 @@ N           ?= 1000
 SEND_ARGS   ?=
 BENCH_ARGS  ?=
 INVOKE_ARGS ?=
+CANARY      ?= 10
+BAKE        ?= 300
 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_VERSION = $(shell sed -n '/^\[checkov\]/,$$ s/^version = "\(.*\)"/\1/p' toolchain.toml)
 
 .PHONY: help setup tools tf-check package invoke stores-up stores-down test lint clean \
-	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench
+	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench \
+	release rollback
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -84,6 +87,12 @@ redrive: $(STAMP) ## Move DLQ messages back to the queue of PROFILE
 
 logs: $(STAMP) ## Tail the function's log group of PROFILE
 	$(PY) -m scripts.logs --profile $(PROFILE) --follow
+
+release: $(STAMP) ## Canary CANARY=10 % of batches to a new version for BAKE=300 s, then promote or roll back
+	$(PY) -m scripts.release --profile $(PROFILE) start --canary $(CANARY) --bake $(BAKE)
+
+rollback: $(STAMP) ## Put 100 % of the `live` alias back on the stable (or previous) version now
+	$(PY) -m scripts.release --profile $(PROFILE) rollback
 
 chaos: local-up ## Faults + bad input under load on the local stack (N=10000 by default)
 	$(PY) -m scripts.chaos --n $(if $(filter command line,$(origin N)),$(N),10000)
