@@ -14,6 +14,8 @@ VIA         ?= sqs
 SEND_ARGS   ?=
 BENCH_ARGS  ?=
 INVOKE_ARGS ?=
+CANARY      ?= 10
+BAKE        ?= 300
 
 # The function's runtime: CPython 3.12 (pyenv's, when present) with awslambdaric and Lambda's boto3.
 RUNTIME_VENV   := .venv-runtime
@@ -25,7 +27,8 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_VERSION = $(shell sed -n '/^\[checkov\]/,$$ s/^version = "\(.*\)"/\1/p' toolchain.toml)
 
 .PHONY: help setup runtime tools tf-check package invoke stores-up stores-down test lint clean \
-	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench
+	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench \
+	release rollback
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -104,6 +107,12 @@ reconcile: $(STAMP) ## Users that differ between DynamoDB and MySQL of PROFILE (
 
 logs: $(STAMP) ## Tail the function's log group of PROFILE
 	$(PY) -m scripts.logs --profile $(PROFILE) --follow
+
+release: $(STAMP) ## Canary CANARY=10 % of batches to a new version for BAKE=300 s, then promote or roll back
+	$(PY) -m scripts.release --profile $(PROFILE) start --canary $(CANARY) --bake $(BAKE)
+
+rollback: $(STAMP) ## Put 100 % of the `live` alias back on the stable (or previous) version now
+	$(PY) -m scripts.release --profile $(PROFILE) rollback
 
 # Chaos runs the function with the CPU share AWS gives its memory size (the runner reads this).
 chaos: export LAMBDA_CPU_FIDELITY = 1
