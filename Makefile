@@ -12,6 +12,8 @@ PROFILE     ?= local
 N           ?= 1000
 SEND_ARGS   ?=
 BENCH_ARGS  ?=
+SQL         ?=
+CHART       ?=
 INVOKE_ARGS ?=
 
 CHECKOV_VENV := .venv-checkov
@@ -19,7 +21,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_VERSION = $(shell sed -n '/^\[checkov\]/,$$ s/^version = "\(.*\)"/\1/p' toolchain.toml)
 
 .PHONY: help setup tools tf-check package invoke stores-up stores-down test lint clean \
-	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench
+	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench lake
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -87,6 +89,9 @@ logs: $(STAMP) ## Tail the function's log group of PROFILE
 
 chaos: local-up ## Faults + bad input under load on the local stack (N=10000 by default)
 	$(PY) -m scripts.chaos --n $(if $(filter command line,$(origin N)),$(N),10000)
+
+lake: $(STAMP) ## Query the change lake with DuckDB (SQL="..." over view `changes`; CHART=1 draws the per-day PNG)
+	$(PY) -m scripts.lake --profile $(PROFILE) $(if $(SQL),--sql "$(SQL)",) $(if $(CHART),--chart,)
 
 bench: $(STAMP) ## Benchmarks: prints a table, writes bench/results.json (BENCH_ARGS=--quick)
 	$(PY) -m bench.run $(BENCH_ARGS)
