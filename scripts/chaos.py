@@ -139,13 +139,14 @@ def start_runner(
 ) -> local_runner.Runner:
     """helper-3's runner, in process, with the function's AWS calls routed through the proxy."""
     session = aws_session.session(aws_session.local_target(target.endpoint_url))
-    deployment = local_runner.read_deployment(session, target.stack, target.zip_path)
-    function = dataclasses.replace(
-        deployment.function,
-        environment={**deployment.function.environment, "AWS_ENDPOINT_URL": proxy.endpoint_url},
+    runner = local_runner.Runner(
+        session,
+        local_runner.discover(session),
+        target.zip_path.parent,
+        local_cap=config.concurrency,
+        wait_s=2,
+        environment={"AWS_ENDPOINT_URL": proxy.endpoint_url},
     )
-    deployment = dataclasses.replace(deployment, function=function)
-    runner = local_runner.Runner(session, deployment, code_dir, config.concurrency, wait_s=2)
     runner.start()
     return runner
 

@@ -212,7 +212,6 @@ def start_runner(layout: Layout) -> int:
     command = [
         sys.executable, "-m", "scripts.local_runner",
         "--endpoint-url", layout.endpoint_url,
-        "--outputs", str(layout.outputs_file),
         "--status-file", str(layout.runner_status),
     ]  # fmt: skip
     pid = processes.spawn(command, log_path=layout.runner_log, pidfile=layout.runner_pidfile)
@@ -244,11 +243,12 @@ def up(layout: Layout) -> outputs.StackOutputs:
             f"it needs schema {stack.db_name} and the user in secret {stack.db_secret_arn}"
         )
     pid = start_runner(layout)
-    status = runner_status(layout)
-    print(
-        f"{PROG}: runner pid {pid}: {status.get('function')}, batch {status.get('batch_size')}, "
-        f"{status.get('concurrency')} environment(s); log {layout.runner_log}"
-    )
+    for source in runner_status(layout).get("mappings", []):
+        print(
+            f"{PROG}: runner pid {pid}: {source['function']} on {source['source']}, batch "
+            f"{source['batch_size']}, up to {source['maximum_concurrency']} concurrent batch(es)"
+        )
+    print(f"{PROG}: runner log {layout.runner_log}")
     print(f"{PROG}: up in {time.monotonic() - started:.1f} s; queue {stack.queue_url}")
     return stack
 

@@ -1,8 +1,9 @@
-"""The deployed function and its SQS mapping, as read back from the Lambda API.
+"""The deployed functions and their event source mappings, as read back from the Lambda API.
 
 The local runner must run what Terraform deployed, not what someone thinks was deployed: the
-handler, environment, timeout and memory come from GetFunction, the batching and concurrency
-from ListEventSourceMappings, and the code is trusted only if its CodeSha256 is the built zip's.
+handler, environment, timeout and memory come from GetFunction (of the version a mapping runs),
+every mapping and its settings from ListEventSourceMappings, and code is trusted only if its
+CodeSha256 is a built zip's (see aliases.py).
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from scripts.harness.cli import UserError
 
 # Lambda's SQS limits: one ReceiveMessage returns at most 10; batches above 10 need a window.
 SQS_RECEIVE_MAX = 10
@@ -34,6 +33,12 @@ class FunctionConfig:
     code_sha256: str
     version: str = "$LATEST"
     reserved_concurrency: int | None = None
+    log_group: str = ""
+
+    @property
+    def log_group_name(self) -> str:
+        """Where Lambda writes: LoggingConfig.LogGroup, by default /aws/lambda/<name>."""
+        return self.log_group or f"/aws/lambda/{self.name}"
 
     @classmethod
     def from_api(cls, response: Mapping[str, Any]) -> FunctionConfig:
@@ -51,12 +56,14 @@ class FunctionConfig:
             code_sha256=config["CodeSha256"],
             version=config.get("Version", "$LATEST"),
             reserved_concurrency=reserved,
+            log_group=(config.get("LoggingConfig") or {}).get("LogGroup", ""),
         )
 
 
 @dataclass(frozen=True)
 class MappingConfig:
-    """The SQS event source mapping's polling and response settings."""
+    """One event source mapping: what it polls, for which function, and every setting the
+    pollers apply (the stream-only ones are None for SQS)."""
 
     uuid: str
     event_source_arn: str
@@ -65,16 +72,35 @@ class MappingConfig:
     response_types: tuple[str, ...]
     maximum_concurrency: int | None
     state: str
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    function_arn: str = ""
+    filter_criteria: Mapping[str, Any] | None = None
+    starting_position: str | None = None
+    bisect_on_error: bool | None = None
+    maximum_retry_attempts: int | None = None
+    maximum_record_age_s: int | None = None
+    on_failure_destination: str | None = None
+    parallelization_factor: int | None = None
 
     @property
     def receive_max(self) -> int:
         """MaxNumberOfMessages for one ReceiveMessage call."""
         return min(SQS_RECEIVE_MAX, self.batch_size)
 
+    @property
+    def source_type(self) -> str:
+        """The service of the event source ARN: `sqs`, `dynamodb` (streams), `kinesis`, ..."""
+        return self.event_source_arn.split(":")[2]
+
+    @property
+    def enabled(self) -> bool:
+        return self.state.lower() in ("enabled", "enabling", "updating", "creating")
+
     @classmethod
     def from_api(cls, mapping: Mapping[str, Any]) -> MappingConfig:
         """Build from one ListEventSourceMappings entry."""
+        on_failure = ((mapping.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
+            "Destination"
+        )
         return cls(
             uuid=mapping["UUID"],
             event_source_arn=mapping["EventSourceArn"],
@@ -83,8 +109,25 @@ class MappingConfig:
             response_types=tuple(mapping.get("FunctionResponseTypes") or ()),
             maximum_concurrency=(mapping.get("ScalingConfig") or {}).get("MaximumConcurrency"),
             state=mapping.get("State", ""),
-            extras={k: mapping[k] for k in ("FilterCriteria",) if mapping.get(k)},
+            function_arn=mapping.get("FunctionArn", ""),
+            filter_criteria=mapping.get("FilterCriteria") or None,
+            starting_position=mapping.get("StartingPosition"),
+            bisect_on_error=mapping.get("BisectBatchOnFunctionError"),
+            maximum_retry_attempts=mapping.get("MaximumRetryAttempts"),
+            maximum_record_age_s=mapping.get("MaximumRecordAgeInSeconds"),
+            on_failure_destination=on_failure,
+            parallelization_factor=mapping.get("ParallelizationFactor"),
         )
+
+
+def list_mappings(lambda_client: Any) -> list[MappingConfig]:
+    """Every event source mapping on the endpoint (all functions, all sources)."""
+    paginator = lambda_client.get_paginator("list_event_source_mappings")
+    return [
+        MappingConfig.from_api(entry)
+        for page in paginator.paginate()
+        for entry in page["EventSourceMappings"]
+    ]
 
 
 def zip_sha256(path: Path) -> str:
@@ -92,49 +135,16 @@ def zip_sha256(path: Path) -> str:
     return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
 
 
-def read_function(lambda_client: Any, function_name: str) -> FunctionConfig:
-    """GetFunction, as a FunctionConfig."""
-    return FunctionConfig.from_api(lambda_client.get_function(FunctionName=function_name))
-
-
-def read_mapping(
-    lambda_client: Any, function_name: str, queue_arn: str, uuid: str | None = None
-) -> MappingConfig:
-    """The mapping with `uuid` (the Terraform output), else the one from `queue_arn` to
-    `function_name`; either way it must connect that queue to that function."""
-    if uuid is not None:
-        try:
-            candidates = [lambda_client.get_event_source_mapping(UUID=uuid)]
-        except lambda_client.exceptions.ResourceNotFoundException:
-            candidates = []
-    else:
-        paginator = lambda_client.get_paginator("list_event_source_mappings")
-        candidates = [
-            entry
-            for page in paginator.paginate(FunctionName=function_name, EventSourceArn=queue_arn)
-            for entry in page["EventSourceMappings"]
-        ]
-    candidates = [
-        entry
-        for entry in candidates
-        if entry["EventSourceArn"] == queue_arn
-        and entry["FunctionArn"].split(":")[6] == function_name.rsplit(":", 1)[-1]
-    ]
-    if len(candidates) != 1:
-        raise UserError(
-            f"expected one event source mapping from {queue_arn} to {function_name}"
-            f"{f' with UUID {uuid}' if uuid else ''}, found {len(candidates)}"
-        )
-    return MappingConfig.from_api(candidates[0])
-
-
-def check_code(function: FunctionConfig, zip_path: Path) -> None:
-    """Refuse to run a zip that is not the deployed code."""
-    if not zip_path.is_file():
-        raise UserError(f"{zip_path} does not exist: run `make package`")
-    built = zip_sha256(zip_path)
-    if built != function.code_sha256:
-        raise UserError(
-            f"{function.name} runs code {function.code_sha256} but {zip_path} is {built}: "
-            "deploy the zip you built (`make local-up`) or rebuild the one you deployed"
-        )
+def read_function(
+    lambda_client: Any, function_name: str, qualifier: str | None = None
+) -> FunctionConfig:
+    """GetFunction (of one version or alias when `qualifier` is given), as a FunctionConfig."""
+    arguments = {"FunctionName": function_name}
+    if qualifier is not None:
+        arguments["Qualifier"] = qualifier
+    response = lambda_client.get_function(**arguments)
+    if "Concurrency" not in response:
+        # moto leaves reserved concurrency out of GetFunction; AWS includes it when set.
+        concurrency = lambda_client.get_function_concurrency(FunctionName=function_name)
+        response = {**response, "Concurrency": concurrency}
+    return FunctionConfig.from_api(response)

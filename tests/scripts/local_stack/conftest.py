@@ -97,6 +97,7 @@ class StackSpec:
     timeout_s: int = 5
     memory_mb: int = 256
     response_types: tuple[str, ...] = ("ReportBatchItemFailures",)
+    filter_patterns: tuple[dict[str, Any], ...] = ()
 
 
 def build_stack(
@@ -183,6 +184,10 @@ def build_stack(
         "FunctionResponseTypes": list(spec.response_types),
         "Enabled": False,
     }
+    if spec.filter_patterns:
+        mapping_args["FilterCriteria"] = {
+            "Filters": [{"Pattern": json.dumps(pattern)} for pattern in spec.filter_patterns]
+        }
     if spec.maximum_concurrency is not None:
         mapping_args["ScalingConfig"] = {"MaximumConcurrency": spec.maximum_concurrency}
     mapping = lambda_client.create_event_source_mapping(**mapping_args)

@@ -63,7 +63,7 @@ def runner(
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "scripts.local_runner", "--outputs", str(outputs_file),
+            [sys.executable, "-m", "scripts.local_runner",
              "--status-file", str(status), "--wait-seconds", "2"],
             cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip

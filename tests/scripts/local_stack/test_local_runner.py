@@ -1,4 +1,5 @@
-"""The local event-source runner against moto: what it reads, receives, invokes, deletes, logs.
+"""The local event-source runner against moto: what it discovers, refuses, receives, filters,
+invokes, routes, deletes, logs and measures.
 
 The function is replaced by scripted execution environments here (the end-to-end test runs the
 real zip), so each rule of Lambda's SQS poller is checked in isolation.
@@ -6,25 +7,33 @@ real zip), so each rule of Lambda's SQS poller is checked in isolation.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import hashlib
+import io
 import json
+import math
+import random
 import re
 import threading
 import time
+import zipfile
+from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scripts.harness.cli import UserError
-from scripts.harness.lambda_local import config, event_source
-from scripts.harness.lambda_local import logs as lambda_logs
+from scripts import local_runner
+from scripts.harness.lambda_local import aliases, event_source, mappings, sqs_poller
+from scripts.harness.lambda_local.config import FunctionConfig
+from scripts.harness.lambda_local.metrics import LambdaMetrics
 from scripts.harness.stack import aws_session
 from scripts.harness.stack.outputs import StackOutputs
-from tests.scripts.local_stack.conftest import StackSpec
+from tests.scripts.local_stack.conftest import StackSpec, placeholder_zip
 
-STREAM_NAME = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
+STREAM_NAME = re.compile(r"^\d{4}/\d{2}/\d{2}/\[(?P<version>[^\]]+)\][0-9a-f]{32}$")
 Responder = Callable[[Mapping[str, Any]], Any]
 
 
@@ -77,88 +86,247 @@ def queue_counts(sqs: Any, queue_url: str) -> tuple[int, int]:
     )
 
 
-def make_poller(
+@dataclasses.dataclass
+class Harness:
+    """One discovered mapping's source and a poller driven by hand."""
+
+    source: sqs_poller.SqsEventSource
+    poller: sqs_poller.SqsPoller
+    context: event_source.PollerContext
+    environments: dict[str, ScriptedEnvironment]
+
+    @property
+    def queue(self) -> sqs_poller.QueueSettings:
+        return self.source.queue
+
+    def gather(self, wait_s: int = 1) -> list[dict[str, Any]]:
+        sqs = self.context.session.client("sqs")
+        return sqs_poller.gather(sqs, self.queue, self.context.mapping, threading.Event(), wait_s)
+
+
+def harness(
     session: aws_session.SessionLike,
-    stack: StackOutputs,
-    environment: ScriptedEnvironment,
-    stats: event_source.Stats | None = None,
-    wait_s: int = 1,
-) -> tuple[event_source.Poller, event_source.QueueSettings, config.MappingConfig]:
-    lambda_client = session.client("lambda")
-    function = config.read_function(lambda_client, stack.function_name)
-    mapping = config.read_mapping(
-        lambda_client, stack.function_name, stack.queue_arn, stack.event_source_mapping_uuid
-    )
-    sqs = session.client("sqs")
-    queue = event_source.read_queue(sqs, stack.queue_url)
-    logs = session.client("logs")
-    poller = event_source.Poller(
-        sqs=sqs,
-        queue=queue,
-        mapping=mapping,
-        function=function,
-        new_environment=lambda: environment,
-        new_log_stream=lambda: lambda_logs.LogStream(
-            logs, stack.log_group_name, lambda_logs.stream_name(datetime.now(UTC))
-        ),
-        stats=stats or event_source.Stats(),
+    respond: Responder = lambda _: None,
+    *,
+    error: str | None = None,
+    plan: mappings.Plan | None = None,
+    rng: random.Random | None = None,
+) -> Harness:
+    """The stack's one mapping as discovered (or `plan`), with scripted environments per
+    version."""
+    if plan is None:
+        (plan,) = mappings.discover(session.client("lambda"))
+    environments: dict[str, ScriptedEnvironment] = {}
+
+    def new_environment(function: FunctionConfig) -> ScriptedEnvironment:
+        environments[function.version] = ScriptedEnvironment(respond, error)
+        return environments[function.version]
+
+    context = event_source.PollerContext(
+        mapping=plan.mapping,
+        target=plan.target,
+        session=session,
+        new_environment=new_environment,
+        stats=event_source.Stats(),
         stop=threading.Event(),
-        wait_s=wait_s,
+        wait_s=1,
+        metrics=LambdaMetrics(),
+        rng=rng or random.Random(),
     )
-    return poller, queue, mapping
+    source = sqs_poller.SqsEventSource(context)
+    return Harness(source, sqs_poller.SqsPoller(context, source.queue, source.scaler), context,
+                   environments)  # fmt: skip
 
 
 def send(session: aws_session.SessionLike, queue_url: str, *bodies: str) -> None:
     sqs = session.client("sqs")
-    for body in bodies:
-        sqs.send_message(
+    for start in range(0, len(bodies), 10):
+        sqs.send_message_batch(
             QueueUrl=queue_url,
-            MessageBody=body,
-            MessageAttributes={"origin": {"DataType": "String", "StringValue": "test"}},
+            Entries=[
+                {
+                    "Id": str(index),
+                    "MessageBody": body,
+                    "MessageAttributes": {"origin": {"DataType": "String", "StringValue": "test"}},
+                }
+                for index, body in enumerate(bodies[start : start + 10])
+            ],
         )
 
 
-def test_reads_the_deployed_function_and_mapping(
+def code(marker: str) -> bytes:
+    """A small package; the same marker always gives the same bytes (fixed timestamp)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        entry = zipfile.ZipInfo("registration/app.py", date_time=(2026, 1, 1, 0, 0, 0))
+        archive.writestr(entry, f"# {marker}\ndef lambda_handler(e, c): pass\n")
+    return buffer.getvalue()
+
+
+def keep_built_zip(dist: Path, data: bytes) -> Path:
+    """What `make package` leaves: dist/code/<sha256-hex>.zip."""
+    path = dist / "code" / f"{hashlib.sha256(data).hexdigest()}.zip"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert local_runner.run(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def test_discovers_every_mapping_and_its_settings_from_the_endpoint(
     session: aws_session.SessionLike, stack: StackOutputs
 ) -> None:
-    lambda_client = session.client("lambda")
-    function = config.read_function(lambda_client, stack.function_name)
-    mapping = config.read_mapping(
-        lambda_client, stack.function_name, stack.queue_arn, stack.event_source_mapping_uuid
-    )
-    assert function.handler == "registration.app.lambda_handler"
-    assert (function.timeout_s, function.memory_mb) == (5, 256)
-    assert function.environment["TABLE_NAME"] == "registrations-users"
-    assert mapping.batch_size == 10
-    assert mapping.batching_window_s == 0
+    (plan,) = mappings.discover(session.client("lambda"))
+    mapping, function = plan.mapping, plan.target.function
+    assert mapping.uuid == stack.event_source_mapping_uuid
+    assert mapping.event_source_arn == stack.queue_arn
+    assert mapping.source_type == "sqs"
+    assert (mapping.batch_size, mapping.batching_window_s) == (10, 0)
     assert mapping.response_types == ("ReportBatchItemFailures",)
     assert mapping.maximum_concurrency == 2
     assert mapping.state == "Disabled"
-    assert event_source.concurrency(mapping, function, local_cap=8) == 2
-    assert event_source.concurrency(mapping, function, local_cap=1) == 1
+    assert function.handler == "registration.app.lambda_handler"
+    assert (function.timeout_s, function.memory_mb, function.version) == (5, 256, "$LATEST")
+    assert function.environment["TABLE_NAME"] == "registrations-users"
+    assert function.log_group_name == stack.log_group_name
+    assert sqs_poller.maximum_concurrency(mapping, function, local_cap=8) == 2
+    assert sqs_poller.maximum_concurrency(mapping, function, local_cap=1) == 1
 
 
-def test_refuses_a_zip_that_is_not_the_deployed_code(
-    session: aws_session.SessionLike, stack: StackOutputs, tmp_path: Path
+@pytest.mark.parametrize("stack_spec", [StackSpec(maximum_concurrency=None)])
+def test_a_second_queue_is_discovered_without_being_named(
+    session: aws_session.SessionLike, stack: StackOutputs
 ) -> None:
-    function = config.read_function(session.client("lambda"), stack.function_name)
-    other = tmp_path / "other.zip"
-    other.write_bytes(b"PK not the deployed code")
-    with pytest.raises(UserError, match=r"runs code .* but .*other\.zip is"):
-        config.check_code(function, other)
-    with pytest.raises(UserError, match="make package"):
-        config.check_code(function, tmp_path / "missing.zip")
+    sqs = session.client("sqs")
+    other_url = sqs.create_queue(QueueName="imports")["QueueUrl"]
+    other_arn = sqs.get_queue_attributes(QueueUrl=other_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    session.client("lambda").create_event_source_mapping(
+        EventSourceArn=other_arn, FunctionName=stack.function_name, BatchSize=5, Enabled=False
+    )
+    plans = mappings.discover(session.client("lambda"))
+    assert {p.mapping.event_source_arn: p.mapping.batch_size for p in plans} == {
+        stack.queue_arn: 10,
+        other_arn: 5,
+    }
+    unbounded = next(p for p in plans if p.mapping.event_source_arn == stack.queue_arn)
+    assert unbounded.mapping.maximum_concurrency is None
+    assert sqs_poller.maximum_concurrency(unbounded.mapping, unbounded.target.function, 3) == 3
+
+
+# --- refusals, one line each -----------------------------------------------------------------
+
+
+def test_refuses_an_enabled_mapping(
+    endpoint: str,
+    session: aws_session.SessionLike,
+    stack: StackOutputs,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """moto would consume the queue itself: the runner must be the only consumer."""
+    session.client("lambda").update_event_source_mapping(
+        UUID=stack.event_source_mapping_uuid, Enabled=True
+    )
+    err = one_line_error(capsys, ["--endpoint-url", endpoint])
+    assert "is Enabled: moto would consume the source itself" in err
+
+
+def test_refuses_reserved_concurrency_zero(
+    endpoint: str,
+    session: aws_session.SessionLike,
+    stack: StackOutputs,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    session.client("lambda").put_function_concurrency(
+        FunctionName=stack.function_name, ReservedConcurrentExecutions=0
+    )
+    err = one_line_error(capsys, ["--endpoint-url", endpoint])
+    assert "reserved concurrency 0" in err
+
+
+def test_refuses_a_fifo_queue(
+    endpoint: str,
+    session: aws_session.SessionLike,
+    stack: StackOutputs,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sqs = session.client("sqs")
+    url = sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    session.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=stack.function_name, Enabled=False
+    )
+    dist = tmp_path / "dist"
+    keep_built_zip(dist, placeholder_zip())
+    argv = ["--endpoint-url", endpoint, "--dist", str(dist)]
+    assert "per-message-group ordering" in one_line_error(capsys, argv)
+
+
+def test_refuses_an_event_source_type_it_has_no_poller_for() -> None:
+    mapping = dataclasses.replace(
+        _mapping("arn:aws:kafka:us-east-1:123456789012:cluster/c/1"), state="Disabled"
+    )
+    problem = mappings.refusal(mapping)
+    assert problem is not None
+    assert "no local poller for kafka event sources (the runner knows sqs)" in problem
+
+
+def test_refuses_code_that_no_built_zip_has(
+    endpoint: str,
+    session: aws_session.SessionLike,
+    stack: StackOutputs,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dist = tmp_path / "dist"
+    (dist / "code").mkdir(parents=True)
+    (dist / "registration.zip").write_bytes(code("something else"))
+    argv = ["--endpoint-url", endpoint, "--dist", str(dist)]
+    err = one_line_error(capsys, argv)
+    assert "version $LATEST runs code" in err
+    assert "no built zip has it" in err
+
+
+def test_finds_a_versions_code_by_its_sha256(tmp_path: Path) -> None:
+    data = code("v7")
+    built = keep_built_zip(tmp_path, data)
+    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    function = FunctionConfig("f", "arn", "h", "python3.12", 3, 128, {}, sha, "7")
+    assert aliases.code_zip(function, tmp_path) == built
+    built.unlink()
+    (tmp_path / "registration.zip").write_bytes(data)  # before the packager kept dist/code/
+    assert aliases.code_zip(function, tmp_path) == tmp_path / "registration.zip"
+
+
+def _mapping(source_arn: str) -> Any:
+    from scripts.harness.lambda_local.config import MappingConfig  # noqa: PLC0415
+
+    return MappingConfig("u", source_arn, 10, 0, (), None, "Disabled")
+
+
+# --- Lambda's SQS batch semantics ------------------------------------------------------------
 
 
 def test_event_records_have_lambdas_shape(
     session: aws_session.SessionLike, stack: StackOutputs
 ) -> None:
-    environment = ScriptedEnvironment(lambda _: None)
-    poller, queue, mapping = make_poller(session, stack, environment)
+    h = harness(session)
     send(session, stack.queue_url, '{"user_id": "u1"}')
-    messages = event_source.gather(session.client("sqs"), queue, mapping, threading.Event(), 1)
-    poller.process(messages)
-    (record,) = environment.events[0]["Records"]
+    h.poller.process(h.gather())
+    (record,) = h.environments["$LATEST"].events[0]["Records"]
     assert set(record) >= {
         "messageId", "receiptHandle", "body", "attributes", "messageAttributes",
         "md5OfBody", "eventSource", "eventSourceARN", "awsRegion",
@@ -181,17 +349,15 @@ def test_deletes_only_the_messages_that_succeeded(
     session: aws_session.SessionLike, stack: StackOutputs
 ) -> None:
     sqs = session.client("sqs")
-    environment = ScriptedEnvironment(fail_bodies("b"))
-    stats = event_source.Stats()
-    poller, queue, mapping = make_poller(session, stack, environment, stats)
+    h = harness(session, fail_bodies("b"))
     send(session, stack.queue_url, "a", "b", "c")
-    messages = event_source.gather(sqs, queue, mapping, threading.Event(), 1)
+    messages = h.gather()
     assert len(messages) == 3
-    settlement = poller.process(messages)
+    settlement = h.poller.process(messages)
     assert len(settlement.delete) == 2
     assert queue_counts(sqs, stack.queue_url) == (0, 1)  # only "b" is left, in flight
-    assert stats.snapshot()["deleted"] == 2
-    assert stats.snapshot()["retried"] == 1
+    assert h.context.stats.snapshot()["deleted"] == 2
+    assert h.context.stats.snapshot()["retried"] == 1
 
 
 @pytest.mark.parametrize(
@@ -210,14 +376,13 @@ def test_malformed_response_or_error_deletes_nothing(
     error: str | None,
 ) -> None:
     sqs = session.client("sqs")
-    environment = ScriptedEnvironment(respond, error)
-    poller, queue, mapping = make_poller(session, stack, environment)
+    h = harness(session, respond, error=error)
     send(session, stack.queue_url, "a", "b")
-    settlement = poller.process(event_source.gather(sqs, queue, mapping, threading.Event(), 1))
+    settlement = h.poller.process(h.gather())
     assert settlement.delete == ()
     assert queue_counts(sqs, stack.queue_url) == (0, 2)
     if error:
-        assert environment.closed  # a timed-out environment is discarded like Lambda's
+        assert h.environments["$LATEST"].closed  # a timed-out environment is discarded
 
 
 @pytest.mark.parametrize("stack_spec", [StackSpec(visibility_timeout_s=1, max_receive_count=2)])
@@ -226,43 +391,101 @@ def test_failed_messages_come_back_and_are_redriven_to_the_dlq(
 ) -> None:
     """moto applies the redrive policy on receive, so the runner's retries end in the DLQ."""
     sqs = session.client("sqs")
-    environment = ScriptedEnvironment(lambda event: "malformed")
-    poller, queue, mapping = make_poller(session, stack, environment)
+    h = harness(session, lambda event: "malformed")
     send(session, stack.queue_url, "poison")
-    stop = threading.Event()
     for receive_count in (1, 2):
-        messages = event_source.gather(sqs, queue, mapping, stop, 2)
+        messages = h.gather(wait_s=2)
         assert [m["Attributes"]["ApproximateReceiveCount"] for m in messages] == [
             str(receive_count)
         ]
-        poller.process(messages)
-    assert event_source.gather(sqs, queue, mapping, stop, 2) == []  # moved on this receive
+        h.poller.process(messages)
+    assert h.gather(wait_s=2) == []  # moved on this receive
     dead = sqs.receive_message(QueueUrl=stack.dlq_url, WaitTimeSeconds=1)["Messages"]
     assert [m["Body"] for m in dead] == ["poison"]
 
 
 @pytest.mark.parametrize("stack_spec", [StackSpec(batch_size=25, batching_window_s=1)])
-def test_gathers_up_to_the_batch_size_within_the_window(
-    session: aws_session.SessionLike, stack: StackOutputs
+def test_gathers_up_to_the_batch_size_then_stops_receiving(
+    session: aws_session.SessionLike, stack: StackOutputs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    h = harness(session)
     sqs = session.client("sqs")
-    _, queue, mapping = make_poller(session, stack, ScriptedEnvironment(lambda _: None))
     send(session, stack.queue_url, *[f"m{i}" for i in range(30)])
-    started = time.monotonic()
-    batch = event_source.gather(sqs, queue, mapping, threading.Event(), 1)
+    asked: list[int] = []
+    receive = sqs.receive_message
+
+    def counting_receive(**arguments: Any) -> Any:
+        asked.append(arguments["MaxNumberOfMessages"])
+        return receive(**arguments)
+
+    monkeypatch.setattr(sqs, "receive_message", counting_receive)
+    batch = sqs_poller.gather(sqs, h.queue, h.context.mapping, threading.Event(), 1)
     assert len(batch) == 25
-    assert time.monotonic() - started < 5
-    rest = event_source.gather(sqs, queue, mapping, threading.Event(), 1)
+    assert asked == [10, 10, 5]  # never more than 10 per call, never past the batch size
+    rest = sqs_poller.gather(sqs, h.queue, h.context.mapping, threading.Event(), 1)
     assert len(rest) == 5  # the window closes with fewer than the batch size
 
 
-def test_writes_lambda_style_logs_to_the_function_log_group(
+def test_a_batch_never_exceeds_the_6_mb_payload_limit(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    """Ten 1 MiB messages cannot share one 6 MB event: the overflow goes back at once."""
+    sqs = session.client("sqs")
+    h = harness(session)
+    for i in range(8):
+        sqs.send_message(QueueUrl=stack.queue_url, MessageBody=str(i) * (1024 * 1024 - 4))
+    batch = h.gather()
+    event_bytes = len(json.dumps({"Records": [sqs_poller.sqs_event.record(m, stack.queue_arn)
+                                              for m in batch]}))  # fmt: skip
+    assert 0 < len(batch) < 8
+    assert event_bytes <= sqs_poller.MAX_EVENT_BYTES
+    assert queue_counts(sqs, stack.queue_url) == (8 - len(batch), len(batch))
+
+
+@pytest.mark.parametrize(
+    "stack_spec",
+    [
+        StackSpec(
+            filter_patterns=(
+                {"body": {"kind": ["signup"]}},
+                {"body": {"age": [{"numeric": [">", 64]}]}},
+            )
+        )
+    ],
+)
+def test_a_filter_drops_non_matching_messages_without_an_invoke(
     session: aws_session.SessionLike, stack: StackOutputs
 ) -> None:
     sqs = session.client("sqs")
-    poller, queue, mapping = make_poller(session, stack, ScriptedEnvironment(lambda _: None))
+    h = harness(session)
+    bodies = {
+        "signup": json.dumps({"kind": "signup", "age": 30}),
+        "senior": json.dumps({"kind": "update", "age": 70}),
+        "update": json.dumps({"kind": "update", "age": 30}),
+        "plain": "not json at all",
+    }
+    send(session, stack.queue_url, *bodies.values())
+    h.poller.process(h.gather())
+    (event,) = h.environments["$LATEST"].events
+    assert sorted(r["body"] for r in event["Records"]) == sorted(
+        [bodies["signup"], bodies["senior"]]
+    )
+    assert queue_counts(sqs, stack.queue_url) == (0, 0)  # the two dropped ones are deleted
+    assert h.context.stats.snapshot()["filtered"] == 2
+
+    send(session, stack.queue_url, bodies["update"])
+    settlement = h.poller.process(h.gather())
+    assert settlement.reason == "filtered"
+    assert len(h.environments["$LATEST"].events) == 1  # no invoke for a batch filtered away
+    assert queue_counts(sqs, stack.queue_url) == (0, 0)
+
+
+def test_writes_lambda_style_logs_to_the_environments_stream(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    h = harness(session)
     send(session, stack.queue_url, "a")
-    poller.process(event_source.gather(sqs, queue, mapping, threading.Event(), 1))
+    h.poller.process(h.gather())
     logs = session.client("logs")
     (stream,) = logs.describe_log_streams(logGroupName=stack.log_group_name)["logStreams"]
     assert STREAM_NAME.match(stream["logStreamName"])
@@ -280,20 +503,138 @@ def test_writes_lambda_style_logs_to_the_function_log_group(
     )
 
 
-def test_run_loop_drains_the_queue_and_stops(
+def test_logs_go_to_the_stream_the_environment_names(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    """The context's log_stream_name and the stream the runner writes are one and the same."""
+    h = harness(session)
+    named = "2026/11/30/[$LATEST]0123456789abcdef0123456789abcdef"
+    original = h.context.new_environment
+
+    def with_stream_name(function: FunctionConfig) -> Any:
+        environment = original(function)
+        environment.log_stream_name = named  # type: ignore[attr-defined]
+        return environment
+
+    h.context.new_environment = with_stream_name
+    send(session, stack.queue_url, "a")
+    h.poller.process(h.gather())
+    streams = session.client("logs").describe_log_streams(logGroupName=stack.log_group_name)
+    assert [s["logStreamName"] for s in streams["logStreams"]] == [named]
+
+
+def test_the_event_source_drains_the_queue_and_stops(
     session: aws_session.SessionLike, stack: StackOutputs
 ) -> None:
     sqs = session.client("sqs")
-    stats = event_source.Stats()
-    poller, _, _ = make_poller(session, stack, ScriptedEnvironment(lambda _: None), stats)
+    h = harness(session)
     send(session, stack.queue_url, *[f"m{i}" for i in range(23)])
-    thread = threading.Thread(target=poller.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while stats.snapshot().get("deleted", 0) < 23 and time.monotonic() < deadline:
+    h.source.start()
+    assert h.source.scaler.active == 2  # the mapping's MaximumConcurrency, below Lambda's 5
+    deadline = time.monotonic() + 30  # a stuck runner fails the test instead of hanging it
+    while h.context.stats.snapshot().get("deleted", 0) < 23 and time.monotonic() < deadline:
         time.sleep(0.1)
-    poller._stop.set()
-    thread.join(timeout=5)
-    assert not thread.is_alive()
-    assert stats.snapshot()["deleted"] == 23
+    h.context.stop.set()
+    assert h.context.stats.snapshot()["deleted"] == 23
     assert queue_counts(sqs, stack.queue_url) == (0, 0)
+    while h.source.busy():
+        time.sleep(0.05)
+    h.source.close()
+    assert all(environment.closed for environment in h.environments.values())
+
+
+# --- aliases, versions, weights, metrics ------------------------------------------------------
+
+
+def publish_weighted_alias(
+    session: aws_session.SessionLike, stack: StackOutputs, dist: Path
+) -> str:
+    """Versions 1 and 2 with different code (both built), alias `live`: 90 % 1, 10 % 2."""
+    lambda_client = session.client("lambda")
+    for marker in ("one", "two"):
+        data = code(marker)
+        keep_built_zip(dist, data)
+        lambda_client.update_function_code(FunctionName=stack.function_name, ZipFile=data)
+        lambda_client.publish_version(FunctionName=stack.function_name)
+    return lambda_client.create_alias(
+        FunctionName=stack.function_name,
+        Name="live",
+        FunctionVersion="1",
+        RoutingConfig={"AdditionalVersionWeights": {"2": 0.1}},
+    )["AliasArn"]
+
+
+def test_alias_weights_are_honoured_per_batch(
+    session: aws_session.SessionLike, stack: StackOutputs, tmp_path: Path
+) -> None:
+    """90/10 over 200 batches: version 2 gets a binomial(200, 0.1) share of the batches."""
+    alias_arn = publish_weighted_alias(session, stack, tmp_path)
+    (discovered,) = mappings.discover(session.client("lambda"))
+    # moto stores the alias's current version as the mapping's FunctionArn; AWS keeps the
+    # alias, which is what the Terraform module names.
+    mapping = dataclasses.replace(discovered.mapping, function_arn=alias_arn)
+    plan = mappings.Plan(mapping, aliases.resolve(session.client("lambda"), alias_arn))
+    assert plan.target.routing() == pytest.approx({"1": 0.9, "2": 0.1})
+    assert [aliases.code_zip(f, tmp_path).parent.name for f in plan.target.versions] == [
+        "code",
+        "code",
+    ]
+    h = harness(session, plan=plan, rng=random.Random(16))
+    batches = 200
+    send(session, stack.queue_url, *[f"m{i}" for i in range(batches)])
+    for _ in range(batches // 10):
+        for message in h.gather():
+            h.poller.process([message])  # one batch per message
+    per_version = Counter({version: len(env.events) for version, env in h.environments.items()})
+    assert sum(per_version.values()) == batches
+    # Within 4.5 standard deviations of n·p: a fair draw fails this once in ~300,000 runs.
+    mean, sd = batches * 0.1, math.sqrt(batches * 0.1 * 0.9)
+    assert abs(per_version["2"] - mean) <= 4.5 * sd, per_version
+    assert per_version["2"] > 0
+
+    # Context ARN and version carry the qualifier; each version logs to its own stream.
+    assert {f.arn for f in plan.target.versions} == {alias_arn}
+    streams = session.client("logs").describe_log_streams(logGroupName=stack.log_group_name)
+    versions = {STREAM_NAME.match(s["logStreamName"])["version"] for s in streams["logStreams"]}  # type: ignore[index]
+    assert versions == {"1", "2"}
+
+    # Per-version Lambda metrics, as a release command reads them.
+    assert h.context.metrics is not None
+    h.context.metrics.flush(session.client("cloudwatch"))
+    invocations = executed_version_invocations(session, stack.function_name)
+    assert invocations == {"1": per_version["1"], "2": per_version["2"]}
+
+
+def executed_version_invocations(session: aws_session.SessionLike, function: str) -> dict[str, int]:
+    cloudwatch = session.client("cloudwatch")
+    found = {}
+    for version in ("1", "2"):
+        datapoints = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda",
+            MetricName="Invocations",
+            Dimensions=[
+                {"Name": "FunctionName", "Value": function},
+                {"Name": "Resource", "Value": f"{function}:live"},
+                {"Name": "ExecutedVersion", "Value": version},
+            ],
+            StartTime=time.time() - 3600,
+            EndTime=time.time() + 60,
+            Period=3600,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        found[version] = int(sum(d["Sum"] for d in datapoints))
+    return found
+
+
+def test_a_mapping_on_a_version_runs_that_versions_code(
+    session: aws_session.SessionLike, stack: StackOutputs, tmp_path: Path
+) -> None:
+    publish_weighted_alias(session, stack, tmp_path)
+    lambda_client = session.client("lambda")
+    unqualified = lambda_client.get_function(FunctionName=stack.function_name)
+    target = aliases.resolve(lambda_client, f"{unqualified['Configuration']['FunctionArn']}:2")
+    (function,) = target.versions
+    assert (function.version, target.resource) == ("2", f"{stack.function_name}:2")
+    assert function.arn.endswith(":2")
+    data = code("two")
+    assert aliases.code_zip(function, tmp_path).read_bytes() == data
