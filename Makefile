@@ -13,6 +13,8 @@ N           ?= 1000
 VIA         ?= sqs
 SEND_ARGS   ?=
 BENCH_ARGS  ?=
+SQL         ?=
+CHART       ?=
 INVOKE_ARGS ?=
 CANARY      ?= 10
 BAKE        ?= 300
@@ -28,7 +30,7 @@ CHECKOV_VERSION = $(shell sed -n '/^\[checkov\]/,$$ s/^version = "\(.*\)"/\1/p' 
 
 .PHONY: help setup runtime tools tf-check package invoke stores-up stores-down test lint clean \
 	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench \
-	release rollback
+	release rollback lake
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -118,6 +120,9 @@ rollback: $(STAMP) ## Put 100 % of the `live` alias back on the stable (or previ
 chaos: export LAMBDA_CPU_FIDELITY = 1
 chaos: local-up ## Faults + bad input under load on the local stack (N=10000 by default)
 	$(PY) -m scripts.chaos --n $(if $(filter command line,$(origin N)),$(N),10000)
+
+lake: $(STAMP) ## Query the change lake with DuckDB (SQL="..." over view `changes`; CHART=1 draws the per-day PNG)
+	$(PY) -m scripts.lake --profile $(PROFILE) $(if $(SQL),--sql "$(SQL)",) $(if $(CHART),--chart,)
 
 bench: $(STAMP) ## Benchmarks: prints a table, writes bench/results.json (BENCH_ARGS=--quick)
 	$(PY) -m bench.run $(BENCH_ARGS)

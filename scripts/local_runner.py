@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def discover(session: aws_session.SessionLike) -> list[mappings.Plan]:
     """Every mapping on the endpoint and what it invokes; one-line refusals (mappings.py)."""
-    return mappings.discover(session.client("lambda"))
+    return mappings.discover(session.client("lambda"), session.client("ssm"))
 
 
 class Runner:
@@ -226,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{PROG}: {source['function']} {source['versions']} on {source['source']}: "
                 f"batch {source['batch_size']}, window {source['batching_window_s']} s, "
                 f"{source['filters']} filter(s), up to {source['maximum_concurrency']} "
-                f"concurrent batch(es), visibility {source['visibility_timeout_s']} s",
+                f"concurrent batch(es)",
                 flush=True,
             )
         write_status(args.status_file, runner.status("running"))

@@ -80,6 +80,7 @@ class MappingConfig:
     maximum_record_age_s: int | None = None
     on_failure_destination: str | None = None
     parallelization_factor: int | None = None
+    tumbling_window_s: int | None = None
 
     @property
     def receive_max(self) -> int:
@@ -117,6 +118,7 @@ class MappingConfig:
             maximum_record_age_s=mapping.get("MaximumRecordAgeInSeconds"),
             on_failure_destination=on_failure,
             parallelization_factor=mapping.get("ParallelizationFactor"),
+            tumbling_window_s=mapping.get("TumblingWindowInSeconds") or None,
         )
 
 

@@ -10,18 +10,24 @@ refuses with one line before anything runs.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from scripts.harness.cli import UserError
-from scripts.harness.lambda_local import aliases, config, sqs_poller
+from scripts.harness.lambda_local import aliases, config, sqs_poller, stream_poller
 from scripts.harness.lambda_local.aliases import Target
 from scripts.harness.lambda_local.config import MappingConfig
 from scripts.harness.lambda_local.event_source import EventSourceFactory
 
 SOURCES: dict[str, EventSourceFactory] = {
     "sqs": sqs_poller.SqsEventSource,
+    "dynamodb": stream_poller.DynamoDBStreamSource,
 }
+# moto invokes every DynamoDB stream mapping itself, through Docker, on each table write, even a
+# disabled one; so the local profile creates none and publishes the mapping it would have
+# created, in ListEventSourceMappings' shape, as an SSM parameter under this path.
+PUBLISHED_PATH = "/lambda-local/event-source-mappings/"
 
 
 @dataclass(frozen=True)
@@ -54,9 +60,27 @@ def refusal(mapping: MappingConfig, target: Target | None = None) -> str | None:
     return None
 
 
-def discover(lambda_client: Any) -> list[Plan]:
-    """Every mapping on the endpoint with its resolved target; one line for the first refusal."""
+def published(ssm_client: Any) -> list[MappingConfig]:
+    """The mappings the local profile publishes instead of creating (see PUBLISHED_PATH)."""
+    found = []
+    paginator = ssm_client.get_paginator("get_parameters_by_path")
+    for page in paginator.paginate(Path=PUBLISHED_PATH, Recursive=True):
+        for parameter in page["Parameters"]:
+            try:
+                found.append(MappingConfig.from_api(json.loads(parameter["Value"])))
+            except (ValueError, KeyError) as err:
+                raise UserError(
+                    f"SSM parameter {parameter['Name']} is not a mapping: {err}"
+                ) from err
+    return found
+
+
+def discover(lambda_client: Any, ssm_client: Any | None = None) -> list[Plan]:
+    """Every mapping on the endpoint (and published by the local profile) with its resolved
+    target; one line for the first refusal."""
     found = config.list_mappings(lambda_client)
+    if ssm_client is not None:
+        found += published(ssm_client)
     if not found:
         raise UserError("no event source mappings on the endpoint: deploy the stack first")
     plans = []

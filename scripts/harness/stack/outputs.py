@@ -53,12 +53,19 @@ class StackOutputs:
 
 def load(profile: str, outputs_file: Path | None = None) -> StackOutputs:
     """Outputs from `outputs_file` if given, else from the Terraform state of `profile`."""
+    return StackOutputs.from_mapping(load_raw(profile, outputs_file))
+
+
+def load_raw(profile: str, outputs_file: Path | None = None) -> dict[str, Any]:
+    """Every root output as a flat {name: value}: also the optional systems' names."""
     if outputs_file is not None:
         try:
-            return StackOutputs.from_mapping(json.loads(outputs_file.read_text()))
+            raw = json.loads(outputs_file.read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise UserError(f"cannot read outputs file {outputs_file}: {err}") from err
-    return StackOutputs.from_mapping(_terraform_outputs(profile))
+    else:
+        raw = _terraform_outputs(profile)
+    return {k: v["value"] if isinstance(v, dict) and "value" in v else v for k, v in raw.items()}
 
 
 def _terraform_outputs(profile: str) -> Mapping[str, Any]:
