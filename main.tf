@@ -11,6 +11,7 @@ locals {
   )
 
   function_zip_path  = coalesce(var.function_zip_path, "${path.root}/dist/registration.zip")
+  changes_zip_path   = "${path.root}/dist/changes.zip"
   bootstrap_zip_path = coalesce(var.bootstrap_zip_path, "${path.root}/dist/bootstrap.zip")
 
   # What the function is told about the database: the RDS Proxy or RDS itself, with verified TLS,
@@ -104,6 +105,7 @@ provider "aws" {
   # Local profile: the emulator takes any credentials and has no instance metadata service.
   skip_credentials_validation = local.emulated
   skip_metadata_api_check     = local.emulated
+  s3_use_path_style           = local.emulated
 
   # Every service this stack calls, so none of them can reach real AWS from the local profile.
   dynamic "endpoints" {
@@ -114,14 +116,17 @@ provider "aws" {
       cloudwatch     = endpoints.value
       dynamodb       = endpoints.value
       ec2            = endpoints.value
+      glue           = endpoints.value
       iam            = endpoints.value
       kms            = endpoints.value
       lambda         = endpoints.value
       logs           = endpoints.value
       rds            = endpoints.value
+      s3             = endpoints.value
       secretsmanager = endpoints.value
       sns            = endpoints.value
       sqs            = endpoints.value
+      ssm            = endpoints.value
       sts            = endpoints.value
     }
   }
@@ -172,6 +177,7 @@ module "table" {
   point_in_time_recovery_enabled = var.table_point_in_time_recovery_enabled
   kms_key_arn                    = local.table_kms_key_arn
   deletion_protection_enabled    = var.deletion_protection
+  stream_view_type               = var.change_stream_enabled ? "NEW_AND_OLD_IMAGES" : null
 
   tags = local.tags
 }
@@ -364,6 +370,33 @@ module "ingest_api" {
   manage_account_cloudwatch_role = !local.emulated
   alarms_enabled                 = local.emulator_gaps.alarms
   alarm_actions                  = compact([module.observability.sns_topic_arn])
+
+  tags = local.tags
+}
+
+################################################################################
+# Change stream (issue #17): the users table's stream -> the lake (+ window counts)
+################################################################################
+
+module "change_stream" {
+  source = "./modules/change_stream"
+  count  = var.change_stream_enabled ? 1 : 0
+
+  name                       = var.name
+  table_stream_arn           = module.table.stream_arn
+  zip_path                   = local.changes_zip_path
+  environment_variables      = local.function_extra_environment
+  tumbling_window_in_seconds = var.change_stream_tumbling_window_in_seconds
+  kms_key_arn                = var.kms_key_arn
+  lake_force_destroy         = var.lake_force_destroy
+
+  # moto runs any DynamoDB stream mapping itself, through Docker: the local runner polls instead.
+  publish_mappings_for_local_runner = local.emulated
+  manage_logging_config             = local.emulator_gaps.lambda_logging_config
+  log_retention_in_days             = var.log_retention_in_days
+  logs_kms_key_arn                  = var.kms_key_arn
+  alarms_enabled                    = local.emulator_gaps.alarms
+  alarm_actions                     = compact([module.observability.sns_topic_arn])
 
   tags = local.tags
 }

@@ -85,3 +85,13 @@ output "ingest_api_key_id" {
   description = "ID of the producers' API key (ingest_auth = \"api_key\"), or null. Never its value: `aws apigateway get-api-key --api-key <id> --include-value`."
   value       = module.ingest_api.api_key_id
 }
+
+output "lake_bucket" {
+  description = "The change lake's bucket (`make lake`), or null without the change stream."
+  value       = var.change_stream_enabled ? module.change_stream[0].lake_bucket : null
+}
+
+output "change_failure_queue_url" {
+  description = "Metadata of change-stream batches given up on, or null without the change stream."
+  value       = var.change_stream_enabled ? module.change_stream[0].failure_queue_url : null
+}

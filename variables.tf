@@ -416,3 +416,26 @@ variable "ingest_allowed_origins" {
   type        = list(string)
   default     = []
 }
+
+variable "change_stream_enabled" {
+  description = "Stream the users table into the S3 lake (modules/change_stream); `make lake` queries it."
+  type        = bool
+  default     = true
+}
+
+variable "change_stream_tumbling_window_in_seconds" {
+  description = "Length of the windows in which registrations and updates are counted."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.change_stream_tumbling_window_in_seconds >= 1 && var.change_stream_tumbling_window_in_seconds <= 900
+    error_message = "change_stream_tumbling_window_in_seconds must be 1-900."
+  }
+}
+
+variable "lake_force_destroy" {
+  description = "Let `terraform destroy` delete a lake that still holds change rows."
+  type        = bool
+  default     = false
+}

@@ -25,3 +25,7 @@ db_ca_cert_identifier  = null
 # Throw-away stack: destroy must work without extra steps.
 deletion_protection    = false
 db_skip_final_snapshot = true
+lake_force_destroy     = true
+
+# Short counting windows, so `make demo` sees a window close while it runs.
+change_stream_tumbling_window_in_seconds = 30

@@ -25,5 +25,8 @@ resource "aws_dynamodb_table" "this" {
 
   deletion_protection_enabled = var.deletion_protection_enabled
 
+  stream_enabled   = var.stream_view_type != null
+  stream_view_type = var.stream_view_type
+
   tags = local.tags
 }

@@ -53,6 +53,17 @@ variable "deletion_protection_enabled" {
   default     = true
 }
 
+variable "stream_view_type" {
+  description = "Turn on the table's stream with this view type (null: no stream)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.stream_view_type == null ? true : contains(["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"], var.stream_view_type)
+    error_message = "stream_view_type must be KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES (or null)."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)
