@@ -17,9 +17,13 @@ Your SQL sees one view, `changes`, with the row's columns plus `dt`.
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,9 @@ from scripts.harness.stack import aws_session, outputs
 
 PROG = "lake"
 PREFIX = "registrations/"
+# How long `make verify` waits for the lake to catch up with the table (batch window + polling).
+LAKE_LAG_S = 60.0
+LAKE_POLL_S = 2.0
 CHART = Path(__file__).resolve().parents[1] / "dist" / "registrations-per-day.png"
 PER_DAY = """
 SELECT dt AS day,
@@ -77,6 +84,55 @@ def connect(directory: Path) -> duckdb.DuckDBPyConnection:
         "source: 'VARCHAR', event_time: 'TIMESTAMPTZ', sequence_number: 'VARCHAR'})"
     )
     return connection
+
+
+def read_changes(s3: Any, bucket: str) -> list[dict[str, Any]]:
+    """Every change row of the lake, in no particular order."""
+    found: list[dict[str, Any]] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PREFIX):
+        for listed in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=listed["Key"])["Body"].read()
+            found += [json.loads(line) for line in gzip.decompress(body).splitlines() if line]
+    return found
+
+
+def problems(rows: list[dict[str, Any]], table_versions: Mapping[str, str]) -> list[str]:
+    """What is wrong with the lake given the table's {user_id: version} (empty: consistent).
+
+    Each change appears once (a sequence number twice means a batch was written twice under
+    different names), and the newest change of every user of the table carries the table's
+    version.
+    """
+    found: list[str] = []
+    seen = Counter(row["sequence_number"] for row in rows)
+    found += [f"change {seq} appears {n} times in the lake" for seq, n in seen.items() if n > 1]
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        current = latest.get(row["user_id"])
+        if current is None or int(row["sequence_number"]) > int(current["sequence_number"]):
+            latest[row["user_id"]] = row
+    for user_id, version in sorted(table_versions.items()):
+        row = latest.get(user_id)
+        if row is None:
+            found.append(f"user {user_id}: no change in the lake")
+        elif row["new_version"] != version:
+            found.append(
+                f"user {user_id}: the lake's latest version {row['new_version']} is not the "
+                f"table's {version}"
+            )
+    return found
+
+
+def check(
+    s3: Any, bucket: str, table_versions: Mapping[str, str], *, wait_s: float = LAKE_LAG_S
+) -> list[str]:
+    """`problems`, read again until none or `wait_s` passed: the stream runs seconds behind."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = problems(read_changes(s3, bucket), table_versions)
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(LAKE_POLL_S)
 
 
 def lake_rows(s3: Any, bucket: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:

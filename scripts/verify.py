@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from scripts import lake
 from scripts.harness import cli
 from scripts.harness.messages import dlq, ledger, reconcile, store_readers
 from scripts.harness.stack import aws_session, outputs
@@ -91,8 +92,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.notes.append("the send run did not complete: only its sent messages are checked")
     for note in report.notes:
         print(f"  note: {note}")
-    print(f"{PROG}: {'passed' if report.ok else 'FAILED'}")
-    return 0 if report.ok else 1
+    lake_ok = check_lake(session, args)
+    ok = report.ok and lake_ok
+    print(f"{PROG}: {'passed' if ok else 'FAILED'}")
+    return 0 if ok else 1
+
+
+def check_lake(session: aws_session.SessionLike, args: argparse.Namespace) -> bool:
+    """With a change stream: the lake has each table user's latest version, each change once."""
+    bucket = outputs.load_raw(args.profile, args.outputs).get("lake_bucket")
+    if not bucket:
+        return True
+    stack = outputs.load(args.profile, args.outputs)
+    versions = {
+        user.user_id: user.version
+        for page in store_readers.scan_dynamodb(session.client("dynamodb"), stack.table_name)
+        for user in page
+    }
+    found = lake.check(session.client("s3"), bucket, versions)
+    print(f"{PROG}: lake s3://{bucket}: {len(versions)} users, {len(found)} problem(s)")
+    for line in found[:MAX_MISMATCH_LINES]:
+        print(f"  MISMATCH {line}")
+    return not found
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -131,3 +131,17 @@ def test_bad_input_is_one_line(
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_lake_check_finds_duplicates_missing_and_stale_users() -> None:
+    def row(user_id: str, seq: int, version: str | None) -> dict[str, Any]:
+        return {"user_id": user_id, "sequence_number": str(seq), "new_version": version}
+
+    rows = [row("1", 10, "v1"), row("1", 12, "v2"), row("2", 11, "v1"), row("2", 11, "v1")]
+
+    assert lake.problems(rows, {"1": "v2"}) == ["change 11 appears 2 times in the lake"]
+    assert lake.problems(rows[:3], {"1": "v2", "2": "v1"}) == []
+    assert lake.problems(rows[:3], {"1": "v3", "3": "v1"}) == [
+        "user 1: the lake's latest version v2 is not the table's v3",
+        "user 3: no change in the lake",
+    ]
