@@ -31,6 +31,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from scripts.harness import cli
 from scripts.harness.lambda_local import (
     aliases,
@@ -51,6 +53,7 @@ DEFAULT_ZIP = DEFAULT_DIST / aliases.FALLBACK_ZIP
 # caps the environments per mapping.
 DEFAULT_LOCAL_CAP = 5
 STATUS_INTERVAL_S = 1.0
+ALIAS_REFRESH_S = 5.0
 # Below `local_stack`'s 30 s SIGTERM-to-SIGKILL wait.
 SHUTDOWN_GRACE_S = 20.0
 
@@ -109,8 +112,14 @@ class Runner:
         self._cloudwatch = session.client("cloudwatch")
         self._overrides = dict(environment or {})
         self._code_root = Path(tempfile.mkdtemp(prefix="local-runner-code-"))
+        self._dist_dir = dist_dir
+        self._code_dirs: dict[str, Path] = {}
+        self._lambda = session.client("lambda")
+        self._refused: dict[str, list[tuple[str, str]]] = {}
+        self._next_refresh = time.monotonic() + ALIAS_REFRESH_S
         try:
-            self._code_dirs = self._extract_code(dist_dir)
+            for plan in self.plans:
+                self._extract_code(plan.target)
             self.sources = [
                 mappings.SOURCES[plan.mapping.source_type](
                     event_source.PollerContext(
@@ -132,21 +141,47 @@ class Runner:
             shutil.rmtree(self._code_root, ignore_errors=True)
             raise
 
-    def _extract_code(self, dist_dir: Path) -> dict[str, Path]:
+    def _extract_code(self, target: aliases.Target) -> None:
         """One extracted directory per distinct CodeSha256; refuses code without a built zip."""
-        code_dirs: dict[str, Path] = {}
-        for plan in self.plans:
-            for function in plan.target.versions:
-                if function.code_sha256 in code_dirs:
-                    continue
-                source = aliases.code_zip(function, dist_dir)
-                directory = self._code_root / str(len(code_dirs))
-                try:
-                    code_zip.extract(source, directory)
-                except code_zip.ZipLayoutError as err:
-                    raise cli.UserError(str(err)) from err
-                code_dirs[function.code_sha256] = directory
-        return code_dirs
+        for function in target.versions:
+            if function.code_sha256 in self._code_dirs:
+                continue
+            source = aliases.code_zip(function, self._dist_dir)
+            directory = self._code_root / str(len(self._code_dirs))
+            try:
+                code_zip.extract(source, directory)
+            except code_zip.ZipLayoutError as err:
+                raise cli.UserError(str(err)) from err
+            self._code_dirs[function.code_sha256] = directory
+
+    def refresh_targets(self) -> None:
+        """Read again what each alias routes: Lambda resolves an alias on every invoke, and a
+        release (`make release`) moves it while the runner runs."""
+        for plan, source in zip(self.plans, self.sources, strict=True):
+            _, qualifier = aliases.split_arn(plan.mapping.function_arn)
+            if qualifier is None or qualifier == aliases.LATEST or qualifier.isdigit():
+                continue
+            current = source.context.target
+            try:
+                target = aliases.resolve(self._lambda, plan.mapping.function_arn)
+            except ClientError as err:
+                print(f"{PROG}: cannot read {plan.mapping.function_arn}: {err}", file=sys.stderr)
+                continue
+            shas = [(f.version, f.code_sha256) for f in target.versions]
+            if target.routing() == current.routing() and shas == [
+                (f.version, f.code_sha256) for f in current.versions
+            ]:
+                continue
+            try:
+                self._extract_code(target)
+            except cli.UserError as err:
+                if self._refused.get(target.resource) != shas:
+                    print(f"{PROG}: {err}; {target.resource} stays on {current.routing()}",
+                          file=sys.stderr, flush=True)  # fmt: skip
+                    self._refused[target.resource] = shas
+                continue
+            source.context.target = target
+            print(f"{PROG}: {target.resource} now routes {target.routing()}", flush=True)
 
     def _new_environment(self, function: FunctionConfig) -> event_source.ExecutionEnvironment:
         if self._overrides:
@@ -161,8 +196,11 @@ class Runner:
             source.start()
 
     def tick(self) -> None:
-        """Periodic work of the main loop: send the aggregated Lambda metrics."""
+        """Periodic work of the main loop: send the aggregated Lambda metrics, follow aliases."""
         self.metrics.flush(self._cloudwatch)
+        if time.monotonic() >= self._next_refresh:
+            self._next_refresh = time.monotonic() + ALIAS_REFRESH_S
+            self.refresh_targets()
 
     def shutdown(self) -> None:
         """Stop polling; let running invocations finish, then end every worker process.

@@ -446,17 +446,17 @@ def build(
         time.perf_counter() - started,
         compiler_version,
     )
-    keep_by_sha(result)
+    keep_by_sha(result.path, result.path.parent / "code")
     return result
 
 
-def keep_by_sha(result: BuildResult) -> Path:
-    """``<dist>/code/<sha256 hex>.zip``: the code of this version, found by its CodeSha256."""
-    kept = result.path.parent / "code" / f"{result.sha256_hex}.zip"
+def keep_by_sha(zip_path: Path, code_dir: Path = DIST_DIR / "code") -> Path:
+    """``<code_dir>/<sha256 hex>.zip``: the code of a version, found by its CodeSha256."""
+    kept = code_dir / f"{hashlib.sha256(zip_path.read_bytes()).hexdigest()}.zip"
     if not kept.is_file():
         kept.parent.mkdir(parents=True, exist_ok=True)
         temporary = kept.with_name(kept.name + ".tmp")
-        shutil.copyfile(result.path, temporary)
+        shutil.copyfile(zip_path, temporary)
         os.replace(temporary, kept)
     return kept
 

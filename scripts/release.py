@@ -172,6 +172,7 @@ def start(release: Release, args: argparse.Namespace) -> int:
     state = release.alias()
     zip_path = release_zip(args)
     sha = package.sha256_base64(zip_path)
+    package.keep_by_sha(zip_path)  # where the local runner looks for a version's code
     if state.in_flight:
         canary_sha = alias.code_sha(release.lam, release.function, state.canary or "")
         if canary_sha != sha:

@@ -88,6 +88,8 @@ class PollerContext:
 class EventSource(Protocol):
     """The running pollers of one mapping (one implementation per source type)."""
 
+    context: PollerContext  # the runner swaps `context.target` when an alias moves
+
     def start(self) -> None:
         """Start polling in background threads."""
 
