@@ -418,7 +418,7 @@ def build(
                 time.perf_counter() - started,
                 compiler_version,
             )
-            keep_by_sha(result)
+            keep_by_sha(result.path, result.path.parent / "code")
             return result
     site_dir = install_dependencies(requirements, arch, cache_dir or default_cache_dir())
     entries = dependency_entries(site_dir, package_name) + [
