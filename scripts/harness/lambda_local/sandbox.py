@@ -45,11 +45,6 @@ class Capabilities:
     cgroup_version: int | None  # 1, 2 or None (no writable memory controller)
     mount_namespace: bool
 
-    def describe(self) -> str:
-        memory = f"cgroup v{self.cgroup_version}" if self.cgroup_version else "rlimit+watchdog"
-        files = "read-only task root, private /tmp" if self.mount_namespace else "shared files"
-        return f"{memory}; {files}"
-
 
 def _current_cgroup_v1(controller: str) -> Path | None:
     for line in Path("/proc/self/cgroup").read_text().splitlines():
@@ -57,6 +52,14 @@ def _current_cgroup_v1(controller: str) -> Path | None:
         if controller in controllers.split(","):
             return CGROUP_ROOT / controller / path.lstrip("/")
     return None
+
+
+def _current_cgroup_v2() -> Path:
+    """This process's cgroup in the unified (v2) hierarchy ("0::/a/b" in /proc/self/cgroup)."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        if line.startswith("0::"):
+            return CGROUP_ROOT / line[3:].strip().lstrip("/")
+    return CGROUP_ROOT
 
 
 def _writable(directory: Path | None) -> bool:
@@ -67,8 +70,8 @@ def _writable(directory: Path | None) -> bool:
 def capabilities() -> Capabilities:
     version: int | None = None
     if (CGROUP_ROOT / "cgroup.controllers").exists():
-        parent = CGROUP_ROOT / Path("/proc/self/cgroup").read_text().split("::", 1)[-1].strip()
-        parent = parent if parent.is_dir() else CGROUP_ROOT
+        parent = _current_cgroup_v2()
+        # v2 lets a child limit memory only where the parent delegates the controller.
         if _writable(parent) and "memory" in (parent / "cgroup.subtree_control").read_text():
             version = 2
     elif _writable(_current_cgroup_v1("memory")):
@@ -90,12 +93,13 @@ class Cgroup:
         self.version = version
         limit = memory_mb * MIB
         if version == 2:
-            parent = CGROUP_ROOT / Path("/proc/self/cgroup").read_text().split("::")[-1].strip()
+            parent = _current_cgroup_v2()
             self._dirs = [parent / name]
             self._dirs[0].mkdir()
             (self._dirs[0] / "memory.max").write_text(str(limit))
-            (self._dirs[0] / "memory.swap.max").write_text("0")
-            if cpu_fidelity:
+            with contextlib.suppress(OSError):  # absent when swap accounting is off
+                (self._dirs[0] / "memory.swap.max").write_text("0")
+            if cpu_fidelity and "cpu" in (parent / "cgroup.subtree_control").read_text().split():
                 (self._dirs[0] / "cpu.max").write_text(f"{cpu_quota_us(memory_mb)} {CFS_PERIOD_US}")
             return
         memory = _current_cgroup_v1("memory")
