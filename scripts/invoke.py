@@ -27,7 +27,7 @@ from scripts.harness.lambda_local.runtime import (
     FunctionSpec,
     InvocationResult,
     LambdaProcess,
-    RuntimeNotInstalledError,
+    RuntimeUnavailableError,
     runtime_version,
 )
 from scripts.harness.messages import sqs_bodies
@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             with LambdaProcess(spec) as process:
                 result = process.invoke(event)
-        except RuntimeNotInstalledError as error:
+        except RuntimeUnavailableError as error:
             raise cli.UserError(str(error)) from error
     print(report(result, spec), file=sys.stderr)
     if result.failed:

@@ -55,8 +55,8 @@ RIE_LINE = re.compile(r"^(START|END|REPORT) RequestId: ")
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
 
-class RuntimeNotInstalledError(RuntimeError):
-    """The runtime's virtualenv or the emulator is missing."""
+class RuntimeUnavailableError(RuntimeError):
+    """The runtime's virtualenv or the emulator is missing, or the emulator would not start."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ class InvocationResult:
 def runtime_python() -> Path:
     python = RUNTIME_VENV / "bin" / "python"
     if not python.exists():
-        raise RuntimeNotInstalledError(f"{python} is missing: run `make runtime`")
+        raise RuntimeUnavailableError(f"{python} is missing: run `make runtime`")
     return python
 
 
@@ -138,7 +138,7 @@ def runtime_version() -> str:
 def rie_binary() -> Path:
     binary = toolchain.rie_binary()
     if not binary.exists():
-        raise RuntimeNotInstalledError(f"{binary} is missing: run `make runtime`")
+        raise RuntimeUnavailableError(f"{binary} is missing: run `make runtime`")
     return binary
 
 
@@ -296,17 +296,11 @@ class LambdaProcess:
         request_id = request_id or str(uuid.uuid4())
         if self._rie is None:
             self._start()
-        assert self._rie is not None
         assert self._stdout is not None and self._rapid is not None
         stdout_mark, rapid_mark = self._stdout.mark(), self._rapid.mark()
         oom_kills = self._cgroup.oom_kills() if self._cgroup else 0
         self._signal_runtime(signal.SIGCONT)
-        init_timed_out = threading.Event()
-        if self._first_init:
-            self._first_init = False
-            threading.Thread(
-                target=self._limit_init, args=(rapid_mark, init_timed_out), daemon=True
-            ).start()
+        init_timed_out = self._limit_first_init(rapid_mark)
         started = time.perf_counter()
         with self._memory_watch() as watchdog:
             status, body = self._post(event, request_id)
@@ -314,44 +308,29 @@ class LambdaProcess:
                 # RIE fails the invoke whose init was stopped; AWS retries the init within it.
                 status, body = self._post(event, request_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        # RIE prints its REPORT after the function's output and before it answers, except
-        # when the runtime died (then a short wait collects whatever it printed).
-        report = re.compile(f"^REPORT RequestId: {re.escape(request_id)}")
-        self._stdout.wait_for(report, stdout_mark, 1.0 if status == 200 else 0.2)
-        rapid = self._rapid.since(rapid_mark)
-        inits = [(r.at, INIT_REPORT.search(r.text)) for r in rapid]
-        init_at, init_ms = next(
-            ((at, float(m.group(1))) for at, m in reversed(inits) if m), (None, None)
+        init_records, records, init_ms = self._output(
+            request_id, status, stdout_mark, rapid_mark, init_timed_out.is_set()
         )
-        records = function_records(self._stdout.since(stdout_mark))
-        init_records = [r for r in records if init_at is not None and r.at <= init_at]
-        records = records[len(init_records) :]
-        if init_timed_out.is_set():
-            # As on AWS: the init phase's report, then the init again inside the invoke.
-            report_line = f"INIT_REPORT Init Duration: {INIT_TIMEOUT_S * 1000:.2f} ms"
-            init_records.insert(
-                0, LogRecord(datetime.now(UTC), f"{report_line}\tPhase: init\tStatus: timeout")
-            )
-        timed_out = status == 200 and body.startswith(b"Task timed out after")
-        if timed_out or status == 0:
-            text = body.decode() if timed_out else "the emulator stopped answering"
-            error: dict[str, Any] | None = {"errorType": "Sandbox.Timedout", "errorMessage": text}
-            response = None
+        timed_out = status == 0 or (status == 200 and body.startswith(b"Task timed out after"))
+        if timed_out:
+            text = body.decode() if status else "the emulator stopped answering"
+            response, error = None, {"errorType": "Sandbox.Timedout", "errorMessage": text}
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             records.append(LogRecord(datetime.now(UTC), f"{stamp} {request_id} {text}"))
-            timed_out = True
         else:
             response, error = classify(status, body, request_id)
-        oom = (watchdog is not None and watchdog.killed) or (
+        if (watchdog is not None and watchdog.killed) or (
             self._cgroup is not None and self._cgroup.oom_kills() > oom_kills
-        )
-        if oom:
-            error = {
-                "errorType": "Runtime.OutOfMemory",
-                "errorMessage": (
-                    f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
-                ),
-            }
+        ):
+            response, error = (
+                None,
+                {
+                    "errorType": "Runtime.OutOfMemory",
+                    "errorMessage": (
+                        f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+                    ),
+                },
+            )
         max_memory = self._peak_memory_mb(watchdog)
         if status == 0:
             self._kill()  # Lambda replaces an environment it cannot reach.
@@ -368,6 +347,37 @@ class LambdaProcess:
             timed_out=timed_out,
             init_records=init_records,
         )
+
+    def _output(
+        self,
+        request_id: str,
+        status: int,
+        stdout_mark: int,
+        rapid_mark: int,
+        init_timed_out: bool,
+    ) -> tuple[list[LogRecord], list[LogRecord], float | None]:
+        """(the init's output, the invoke's output, Init Duration) of this invoke."""
+        assert self._stdout is not None and self._rapid is not None
+        # RIE prints its REPORT after the function's output and before it answers, except
+        # when the runtime died (then a short wait collects whatever it printed).
+        report = re.compile(f"^REPORT RequestId: {re.escape(request_id)}")
+        self._stdout.wait_for(report, stdout_mark, 1.0 if status == 200 else 0.2)
+        init_at, init_ms = None, None
+        for record in self._rapid.since(rapid_mark):
+            match = INIT_REPORT.search(record.text)
+            if match:  # the last init counts: a retried init reports twice
+                init_at, init_ms = record.at, float(match.group(1))
+        records = function_records(self._stdout.since(stdout_mark))
+        # RIE writes both phases to one stream: what arrived before the init's end is the init's.
+        init_records = [r for r in records if init_at is not None and r.at <= init_at]
+        records = records[len(init_records) :]
+        if init_timed_out:
+            # As on AWS: the init phase's report, then the init again inside the invoke.
+            report_line = f"INIT_REPORT Init Duration: {INIT_TIMEOUT_S * 1000:.2f} ms"
+            init_records.insert(
+                0, LogRecord(datetime.now(UTC), f"{report_line}\tPhase: init\tStatus: timeout")
+            )
+        return init_records, records, init_ms
 
     def close(self) -> None:
         self._kill()
@@ -409,7 +419,7 @@ class LambdaProcess:
             task_root = str(self.spec.code_dir)
             cwd = self.spec.code_dir
             tmp = self._workdir / "tmp"
-            tmp.mkdir()
+            tmp.mkdir(exist_ok=True)
             environment = {
                 **lambda_environment(self.spec, task_root, self.log_stream_name),
                 "TMPDIR": str(tmp),
@@ -427,13 +437,23 @@ class LambdaProcess:
         self._first_init = True
         self._wait_until_listening()
 
-    def _limit_init(self, rapid_mark: int, timed_out: threading.Event) -> None:
-        """Stop an init phase that outlives INIT_TIMEOUT_S: RIE then inits again in the invoke
-        phase (a "suppressed init"), which only the function timeout limits."""
-        assert self._rapid is not None
-        if not self._rapid.wait_for(INIT_DONE, rapid_mark, INIT_TIMEOUT_S):
-            timed_out.set()
-            self._signal_runtime(signal.SIGKILL)
+    def _limit_first_init(self, rapid_mark: int) -> threading.Event:
+        """Stop an environment's init phase that outlives INIT_TIMEOUT_S (the returned event is
+        set then): RIE inits again in the invoke phase, which only the function timeout limits."""
+        timed_out = threading.Event()
+        if not self._first_init:
+            return timed_out
+        self._first_init = False
+        rapid = self._rapid
+        assert rapid is not None
+
+        def limit() -> None:
+            if not rapid.wait_for(INIT_DONE, rapid_mark, INIT_TIMEOUT_S):
+                timed_out.set()
+                self._signal_runtime(signal.SIGKILL)
+
+        threading.Thread(target=limit, daemon=True).start()
+        return timed_out
 
     def _wait_until_listening(self) -> None:
         deadline = time.monotonic() + RIE_START_TIMEOUT_S
@@ -449,7 +469,7 @@ class LambdaProcess:
             time.sleep(0.02)
         self._kill()
         output = self._rapid.since(0) if self._rapid else []
-        raise RuntimeNotInstalledError(
+        raise RuntimeUnavailableError(
             f"the Runtime Interface Emulator did not start: {output[-1].text if output else '?'}"
         )
 
