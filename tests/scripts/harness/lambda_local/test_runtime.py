@@ -285,6 +285,14 @@ class TestRuntime:
         )
 
 
+def test_a_missing_runtime_says_how_to_install_it(
+    probe_spec: FunctionSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime, "RUNTIME_VENV", tmp_path / "absent")
+    with pytest.raises(runtime.RuntimeUnavailableError, match="run `make runtime`"):
+        invoke_once(probe_spec, {})
+
+
 class TestSandbox:
     @needs_cgroup
     def test_memory_past_the_limit_is_runtime_out_of_memory(self, probe_spec: FunctionSpec) -> None:
