@@ -47,10 +47,12 @@ DEFAULT_EPHEMERAL_MB = 512
 RIE_START_TIMEOUT_S = 10.0
 # RIE's own invoke timeout decides; ours only catches an emulator that stopped answering.
 HTTP_GRACE_S = 15.0
-INIT_REPORT = re.compile(r"INIT REPORT\(durationMs: ([0-9.]+)\)")
+# RIE's own log lines ("30 Nov 2026 13:45:08,662 [INFO] (rapid) INIT REPORT(…)").
+RAPID_LINE = re.compile(r"^\d\d \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\) ")
+INIT_REPORT = re.compile(r"\(rapid\) INIT REPORT\(durationMs: ([0-9.]+)\)")
 # Lambda gives an on-demand function's init phase 10 s; RIE has no such limit of its own.
 INIT_TIMEOUT_S = 10.0
-INIT_DONE = re.compile(r"INIT (RTDONE|REPORT)")
+INIT_DONE = re.compile(r"\(rapid\) INIT (RTDONE|REPORT)")
 RIE_LINE = re.compile(r"^(START|END|REPORT) RequestId: ")
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
@@ -230,7 +232,7 @@ class LineReader:
 
 
 def function_records(records: list[LogRecord]) -> list[LogRecord]:
-    """The function's log records from RIE's stdout, without RIE's own START/END/REPORT.
+    """The function's log records from RIE's output, without RIE's own lines.
 
     awslambdaric, writing to stdout instead of Lambda's telemetry pipe, joins a multi-line record
     (a traceback) with carriage returns; restoring the newlines keeps it one record, as on AWS.
@@ -238,7 +240,7 @@ def function_records(records: list[LogRecord]) -> list[LogRecord]:
     return [
         LogRecord(r.at, r.text.replace("\r", "\n"))
         for r in records
-        if r.text and not RIE_LINE.match(r.text)
+        if r.text and not RIE_LINE.match(r.text) and not RAPID_LINE.match(r.text)
     ]
 
 
@@ -274,12 +276,15 @@ class LambdaProcess:
         self.log_stream_name = stream_name(datetime.now(UTC), spec.version)
         self._capabilities = sandbox.capabilities()
         self._workdir = Path(tempfile.mkdtemp(prefix="lambda-env-"))
-        self._stdout: LineReader | None = None  # RIE's stdout: the function's output
-        self._rapid: LineReader | None = None  # RIE's stderr: its own log (init durations)
+        # RIE's stdout and stderr in one pipe: its log and the function's output, in the order
+        # they happened (the runtime prints before it calls RIE back, so the init's output
+        # comes before RIE's "INIT RTDONE" and the invoke's before "END").
+        self._output: LineReader | None = None
         self._rie: subprocess.Popen[bytes] | None = None
         self._port = 0
         self._cgroup: sandbox.Cgroup | None = None
         self._first_init = True  # the next invoke runs the environment's init phase
+        self._lifeline: int | None = None  # write end of the pipe the environment watches
 
     def __enter__(self) -> LambdaProcess:
         return self
@@ -296,11 +301,11 @@ class LambdaProcess:
         request_id = request_id or str(uuid.uuid4())
         if self._rie is None:
             self._start()
-        assert self._stdout is not None and self._rapid is not None
-        stdout_mark, rapid_mark = self._stdout.mark(), self._rapid.mark()
+        assert self._output is not None
+        mark = self._output.mark()
         oom_kills = self._cgroup.oom_kills() if self._cgroup else 0
         self._signal_runtime(signal.SIGCONT)
-        init_timed_out = self._limit_first_init(rapid_mark)
+        init_timed_out = self._limit_first_init(mark)
         started = time.perf_counter()
         with self._memory_watch() as watchdog:
             status, body = self._post(event, request_id)
@@ -308,8 +313,8 @@ class LambdaProcess:
                 # RIE fails the invoke whose init was stopped; AWS retries the init within it.
                 status, body = self._post(event, request_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        init_records, records, init_ms = self._output(
-            request_id, status, stdout_mark, rapid_mark, init_timed_out.is_set()
+        init_records, records, init_ms = self._collect_output(
+            request_id, status, mark, init_timed_out.is_set()
         )
         timed_out = status == 0 or (status == 200 and body.startswith(b"Task timed out after"))
         if timed_out:
@@ -348,29 +353,23 @@ class LambdaProcess:
             init_records=init_records,
         )
 
-    def _output(
-        self,
-        request_id: str,
-        status: int,
-        stdout_mark: int,
-        rapid_mark: int,
-        init_timed_out: bool,
+    def _collect_output(
+        self, request_id: str, status: int, mark: int, init_timed_out: bool
     ) -> tuple[list[LogRecord], list[LogRecord], float | None]:
         """(the init's output, the invoke's output, Init Duration) of this invoke."""
-        assert self._stdout is not None and self._rapid is not None
+        assert self._output is not None
         # RIE prints its REPORT after the function's output and before it answers, except
         # when the runtime died (then a short wait collects whatever it printed).
         report = re.compile(f"^REPORT RequestId: {re.escape(request_id)}")
-        self._stdout.wait_for(report, stdout_mark, 1.0 if status == 200 else 0.2)
-        init_at, init_ms = None, None
-        for record in self._rapid.since(rapid_mark):
+        self._output.wait_for(report, mark, 1.0 if status == 200 else 0.2)
+        lines = self._output.since(mark)
+        init_ms, init_end = None, 0
+        for index, record in enumerate(lines):
             match = INIT_REPORT.search(record.text)
             if match:  # the last init counts: a retried init reports twice
-                init_at, init_ms = record.at, float(match.group(1))
-        records = function_records(self._stdout.since(stdout_mark))
-        # RIE writes both phases to one stream: what arrived before the init's end is the init's.
-        init_records = [r for r in records if init_at is not None and r.at <= init_at]
-        records = records[len(init_records) :]
+                init_ms, init_end = float(match.group(1)), index
+        init_records = function_records(lines[:init_end])
+        records = function_records(lines[init_end:])
         if init_timed_out:
             # As on AWS: the init phase's report, then the init again inside the invoke.
             report_line = f"INIT_REPORT Init Duration: {INIT_TIMEOUT_S * 1000:.2f} ms"
@@ -424,31 +423,41 @@ class LambdaProcess:
                 **lambda_environment(self.spec, task_root, self.log_stream_name),
                 "TMPDIR": str(tmp),
             }
-        self._rie = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=environment,
-            cwd=cwd,
-            start_new_session=True,
-        )
-        assert self._rie.stdout is not None and self._rie.stderr is not None
-        self._stdout, self._rapid = LineReader(self._rie.stdout), LineReader(self._rie.stderr)
+        # The environment dies with the harness: a child of RIE's shell holds the read end of a
+        # pipe only we write to, and kills RIE's process group when it reads EOF (our exit, a
+        # SIGKILL included); the runtime, orphaned while frozen, then gets the kernel's SIGHUP.
+        lifeline, self._lifeline = os.pipe()
+        os.set_inheritable(lifeline, True)
+        watcher = f'(cat <&{lifeline} >/dev/null; kill -KILL 0) & exec "$@"'
+        try:
+            self._rie = subprocess.Popen(
+                ["/bin/sh", "-c", watcher, "lambda-environment", *command],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                cwd=cwd,
+                pass_fds=(lifeline,),
+                start_new_session=True,
+            )
+        finally:
+            os.close(lifeline)
+        assert self._rie.stdout is not None
+        self._output = LineReader(self._rie.stdout)
         self._first_init = True
         self._wait_until_listening()
 
-    def _limit_first_init(self, rapid_mark: int) -> threading.Event:
+    def _limit_first_init(self, mark: int) -> threading.Event:
         """Stop an environment's init phase that outlives INIT_TIMEOUT_S (the returned event is
         set then): RIE inits again in the invoke phase, which only the function timeout limits."""
         timed_out = threading.Event()
         if not self._first_init:
             return timed_out
         self._first_init = False
-        rapid = self._rapid
-        assert rapid is not None
+        output = self._output
+        assert output is not None
 
         def limit() -> None:
-            if not rapid.wait_for(INIT_DONE, rapid_mark, INIT_TIMEOUT_S):
+            if not output.wait_for(INIT_DONE, mark, INIT_TIMEOUT_S):
                 timed_out.set()
                 self._signal_runtime(signal.SIGKILL)
 
@@ -468,7 +477,7 @@ class LambdaProcess:
                 return
             time.sleep(0.02)
         self._kill()
-        output = self._rapid.since(0) if self._rapid else []
+        output = self._output.since(0) if self._output else []
         raise RuntimeUnavailableError(
             f"the Runtime Interface Emulator did not start: {output[-1].text if output else '?'}"
         )
@@ -522,9 +531,11 @@ class LambdaProcess:
             runtimes = sandbox.runtime_pids(process.pid)
             sandbox.signal_groups([process.pid, *runtimes], signal.SIGKILL)
             process.wait()
-            for reader in (self._stdout, self._rapid):
-                if reader is not None:
-                    reader.join()
+            if self._output is not None:
+                self._output.join()
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None
         if self._cgroup is not None:
             self._cgroup.remove()
             self._cgroup = None

@@ -151,13 +151,19 @@ class Cgroup:
 
 
 def runtime_pids(parent_pid: int) -> list[int]:
-    """The direct children of the emulator: the runtime (one per process group)."""
+    """The emulator's children that lead their own process group: the runtime (RIE starts it
+    with Setpgid), not a helper that shares the emulator's group."""
     pids: list[int] = []
     with contextlib.suppress(OSError):
         for task in Path(f"/proc/{parent_pid}/task").iterdir():
             with contextlib.suppress(OSError):
                 pids += [int(pid) for pid in (task / "children").read_text().split()]
-    return pids
+    leaders = []
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(pid) == pid:
+                leaders.append(pid)
+    return leaders
 
 
 def signal_groups(pids: Sequence[int], signum: signal.Signals) -> None:

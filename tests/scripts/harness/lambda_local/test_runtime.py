@@ -8,6 +8,8 @@ between invocations and the CPU share of the fidelity mode.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import zipfile
 from datetime import UTC, datetime
@@ -130,6 +132,7 @@ def handler(event, context):
     return {"initialized": True}
 """
 
+REPO_ROOT = Path(__file__).resolve().parents[4]
 ISOLATED = sandbox.capabilities().mount_namespace
 needs_namespace = pytest.mark.skipif(not ISOLATED, reason="no mount namespace (not root)")
 needs_cgroup = pytest.mark.skipif(
@@ -199,7 +202,7 @@ class TestRuntime:
         assert cold.init_log_lines == ["probe init"]
         assert cold.log_lines == [f"probe invoked {cold.request_id}"]
         assert warm.init_log_lines == []
-        assert [r.at for r in cold.init_records] <= [r.at for r in cold.records]
+        assert cold.init_records[-1].at <= cold.records[0].at
 
     def test_only_the_zip_and_the_runtime_sdk_are_importable(
         self, probe_spec: FunctionSpec
@@ -283,6 +286,47 @@ class TestRuntime:
         assert result.init_log_lines[0] == (
             "INIT_REPORT Init Duration: 1000.00 ms\tPhase: init\tStatus: timeout"
         )
+
+
+HARNESS = """
+import sys, time
+from pathlib import Path
+from scripts.harness.lambda_local import sandbox
+from scripts.harness.lambda_local.runtime import FunctionSpec, LambdaProcess
+
+process = LambdaProcess(FunctionSpec(code_dir=Path(sys.argv[1]), handler="probe.app.handler"))
+process.invoke({})
+print(process._rie.pid, *sandbox.runtime_pids(process._rie.pid), flush=True)
+time.sleep(600)
+"""
+
+
+def test_an_environment_does_not_outlive_a_killed_harness(probe_spec: FunctionSpec) -> None:
+    harness = subprocess.Popen(
+        [sys.executable, "-c", HARNESS, str(probe_spec.code_dir)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert harness.stdout is not None
+    pids = [int(pid) for pid in harness.stdout.readline().split()]
+    assert len(pids) == 2  # RIE and the (frozen) runtime
+    harness.kill()
+    harness.wait()
+    stopped = threading.Event()
+    for _ in range(100):
+        alive = [pid for pid in pids if Path(f"/proc/{pid}").exists() and not zombie(pid)]
+        if not alive:
+            break
+        stopped.wait(0.05)
+    assert alive == []
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
 
 
 def test_a_missing_runtime_says_how_to_install_it(
