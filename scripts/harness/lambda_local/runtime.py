@@ -196,10 +196,15 @@ class LogRecord:
 
 
 class LineReader:
-    """Collects a pipe's lines with their arrival time, in a thread (the pipe never fills up)."""
+    """Collects a pipe's lines with their arrival time, in a thread (the pipe never fills up).
+
+    Marks count lines from the start; `forget` drops what was consumed, so a warm environment's
+    memory does not grow with its invocations.
+    """
 
     def __init__(self, pipe: IO[bytes]) -> None:
         self._lines: list[LogRecord] = []
+        self._forgotten = 0
         self._arrived = threading.Condition()
         self._thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
         self._thread.start()
@@ -214,17 +219,23 @@ class LineReader:
 
     def mark(self) -> int:
         with self._arrived:
-            return len(self._lines)
+            return self._forgotten + len(self._lines)
 
     def since(self, mark: int) -> list[LogRecord]:
         with self._arrived:
-            return self._lines[mark:]
+            return self._lines[max(0, mark - self._forgotten) :]
+
+    def forget(self, mark: int) -> None:
+        with self._arrived:
+            drop = max(0, mark - self._forgotten)
+            del self._lines[:drop]
+            self._forgotten += drop
 
     def wait_for(self, pattern: re.Pattern[str], mark: int, timeout_s: float) -> bool:
         """Until a line from `mark` on matches (True) or the timeout (False)."""
         with self._arrived:
             return self._arrived.wait_for(
-                lambda: any(pattern.search(r.text) for r in self._lines[mark:]), timeout_s
+                lambda: any(pattern.search(r.text) for r in self.since(mark)), timeout_s
             )
 
     def join(self) -> None:
@@ -363,6 +374,7 @@ class LambdaProcess:
         report = re.compile(f"^REPORT RequestId: {re.escape(request_id)}")
         self._output.wait_for(report, mark, 1.0 if status == 200 else 0.2)
         lines = self._output.since(mark)
+        self._output.forget(mark + len(lines))
         init_ms, init_end = None, 0
         for index, record in enumerate(lines):
             match = INIT_REPORT.search(record.text)
