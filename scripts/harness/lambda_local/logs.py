@@ -29,7 +29,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 # PutLogEvents limits: 10,000 events and 1,048,576 bytes (message bytes + 26 per event) per call.
 MAX_EVENTS_PER_CALL = 10_000
@@ -172,6 +172,63 @@ def stamped(
     own = list(function_times) if len(function_times) == len(function_lines) else []
     times = [started] * first + (own or [ended] * len(function_lines)) + [ended] * after
     return list(zip(lines, times, strict=True))
+
+
+class InvocationLike(Protocol):
+    """The parts of event_source.Invocation the stream needs (no import: it imports us)."""
+
+    @property
+    def error(self) -> str | None: ...  # "Type: message"
+    @property
+    def timed_out(self) -> bool: ...
+    @property
+    def duration_ms(self) -> float: ...
+    @property
+    def max_memory_used_mb(self) -> int: ...
+    @property
+    def init_duration_ms(self) -> float | None: ...
+    @property
+    def log_lines(self) -> Sequence[str]: ...
+    @property
+    def init_log_lines(self) -> Sequence[str]: ...
+    @property
+    def log_times(self) -> Sequence[datetime]: ...
+
+
+def invocation_events(
+    invocation: InvocationLike,
+    *,
+    request_id: str,
+    function_name: str,
+    version: str,
+    memory_size_mb: int,
+    runtime_version: str,
+    started: datetime,
+    ended: datetime,
+    log_format: str = "Text",
+) -> list[tuple[str, datetime]]:
+    """Everything one invocation adds to its environment's stream, each line with its time."""
+    status = "timeout" if invocation.timed_out else "error" if invocation.error else "success"
+    error_type = invocation.error.split(":", 1)[0] if invocation.error else None
+    report = Report(
+        request_id=request_id,
+        duration_ms=invocation.duration_ms,
+        memory_size_mb=memory_size_mb,
+        max_memory_used_mb=invocation.max_memory_used_mb,
+        init_duration_ms=invocation.init_duration_ms,
+        status=status,
+        error_type=error_type if status == "error" else None,
+    )
+    cold = invocation.init_duration_ms is not None
+    lines = invocation_lines(
+        log_format,
+        report,
+        invocation.log_lines,
+        version=version,
+        init=Init(function_name, version, runtime_version) if cold else None,
+        init_lines=invocation.init_log_lines,
+    )
+    return stamped(lines, invocation.log_lines, invocation.log_times, started, ended)
 
 
 def render(message: str) -> str:
