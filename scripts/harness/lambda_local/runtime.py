@@ -117,7 +117,9 @@ class InvocationResult:
 
 
 def runtime_python() -> Path:
-    python = RUNTIME_VENV / "bin" / "python"
+    # The virtualenv's real directory (a symlinked checkout must not hide it inside the sandbox),
+    # but its own bin/python: the interpreter finds its pyvenv.cfg from there.
+    python = RUNTIME_VENV.resolve() / "bin" / "python"
     if not python.exists():
         raise RuntimeUnavailableError(f"{python} is missing: run `make runtime`")
     return python
@@ -419,7 +421,10 @@ class LambdaProcess:
             f"127.0.0.1:{free_port()}",
             *bootstrap,
         ]
-        if capabilities.mount_namespace:
+        # The sandbox's tmpfs hides the host's /tmp: a runtime installed there stays outside it.
+        host_tmp = Path("/tmp")  # noqa: S108 - the path the sandbox mounts over, not a temp file
+        outside = (runtime_python().parent, rie_binary().resolve())
+        if capabilities.mount_namespace and not any(host_tmp in p.parents for p in outside):
             task_root = sandbox.TASK_ROOT
             command = sandbox.mount_namespace_command(
                 self.spec.code_dir, self.spec.ephemeral_storage_mb, command
