@@ -131,9 +131,12 @@ def invocation_lines(
     version: str = "$LATEST",
     init: Init | None = None,
     init_lines: Sequence[str] = (),
+    started: datetime | None = None,
+    ended: datetime | None = None,
 ) -> list[str]:
     """An invocation's part of the stream, in the function's log format (Text or JSON): on a
-    cold start INIT_START and the init's own output come first."""
+    cold start INIT_START and the init's own output come first. `started`/`ended` are the JSON
+    events' `time` (default: now)."""
     if log_format.upper() == "JSON":
         before: list[str] = []
         if init is not None:
@@ -145,9 +148,12 @@ def invocation_lines(
                 "functionName": init.function_name,
                 "functionVersion": init.function_version,
             }
-            before = [platform_event("initStart", init_start), *init_lines]
-        start = platform_event("start", {"requestId": report.request_id, "version": version})
-        return [*before, start, *function_lines, platform_event("report", report.record())]
+            before = [platform_event("initStart", init_start, started), *init_lines]
+        start = platform_event(
+            "start", {"requestId": report.request_id, "version": version}, started
+        )
+        report_event = platform_event("report", report.record(), ended)
+        return [*before, start, *function_lines, report_event]
     before = [init_start_line(init.runtime_version), *init_lines] if init is not None else []
     return [
         *before,
@@ -227,6 +233,8 @@ def invocation_events(
         version=version,
         init=Init(function_name, version, runtime_version) if cold else None,
         init_lines=invocation.init_log_lines,
+        started=started,
+        ended=ended,
     )
     return stamped(lines, invocation.log_lines, invocation.log_times, started, ended)
 

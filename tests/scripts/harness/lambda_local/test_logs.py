@@ -119,3 +119,10 @@ def test_an_invocation_becomes_its_stream_events() -> None:
     )
     assert [line for line, _ in events] == expected
     assert [at for _, at in events] == [started] * 3 + [printed] + [ended] * 2
+
+
+def test_json_events_carry_the_invocation_times() -> None:
+    started, ended = (datetime(2026, 1, 1, 0, 0, s, tzinfo=UTC) for s in (1, 3))
+    lines = logs.invocation_lines("JSON", COLD_FAILURE, [], init=INIT, started=started, ended=ended)
+    times = [json.loads(line)["time"] for line in lines]
+    assert times == ["2026-01-01T00:00:01.000Z"] * 2 + ["2026-01-01T00:00:03.000Z"]
