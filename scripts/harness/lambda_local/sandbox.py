@@ -36,6 +36,7 @@ MB_PER_VCPU = 1769
 CFS_PERIOD_US = 100_000
 WATCHDOG_INTERVAL_S = 0.02
 MIB = 1024 * 1024
+CGROUP_PREFIX = "lambda-env-"
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,13 @@ class Cgroup:
     """The cgroups of one environment's runtime: its memory (and optionally CPU) limits."""
 
     def __init__(self, version: int, memory_mb: int, cpu_fidelity: bool) -> None:
-        name = f"lambda-env-{uuid.uuid4().hex[:12]}"
+        # Named after the harness, so a later harness can remove what a killed one left behind.
+        name = f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.version = version
         limit = memory_mb * MIB
         if version == 2:
             parent = _current_cgroup_v2()
+            remove_orphans(parent)
             self._dirs = [parent / name]
             self._dirs[0].mkdir()
             (self._dirs[0] / "memory.max").write_text(str(limit))
@@ -104,6 +107,7 @@ class Cgroup:
             return
         memory = _current_cgroup_v1("memory")
         assert memory is not None
+        remove_orphans(memory)
         self._dirs = [memory / name]
         self._dirs[0].mkdir()
         (self._dirs[0] / "memory.limit_in_bytes").write_text(str(limit))
@@ -112,6 +116,7 @@ class Cgroup:
         cpu = _current_cgroup_v1("cpu")
         if cpu_fidelity and _writable(cpu):
             assert cpu is not None
+            remove_orphans(cpu)
             self._dirs.append(cpu / name)
             self._dirs[1].mkdir()
             (self._dirs[1] / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
@@ -140,7 +145,7 @@ class Cgroup:
     def remove(self) -> None:
         """Delete the cgroups (retrying while the killed processes finish exiting)."""
         for directory in self._dirs:
-            for _ in range(50):
+            for _ in range(200):
                 try:
                     directory.rmdir()
                     break
@@ -148,6 +153,15 @@ class Cgroup:
                     break
                 except OSError:
                     time.sleep(0.01)
+
+
+def remove_orphans(parent: Path) -> None:
+    """Remove the cgroups of harnesses that are gone (killed before they could clean up)."""
+    for directory in parent.glob(f"{CGROUP_PREFIX}*"):
+        owner = directory.name.removeprefix(CGROUP_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            with contextlib.suppress(OSError):  # still in use, or removed by another harness
+                directory.rmdir()
 
 
 def runtime_pids(parent_pid: int) -> list[int]:
