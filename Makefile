@@ -48,16 +48,6 @@ $(CHECKOV_STAMP): toolchain.toml
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
 	touch $@
 
-$(RUNTIME_STAMP): lambdas/runtime-requirements.txt toolchain.toml $(STAMP)
-	@if [ -n "$(RUNTIME_PYTHON)" ]; then $(RUNTIME_PYTHON) -m venv $(RUNTIME_VENV); else \
-	  echo "WARNING: no CPython 3.12: the local runtime runs $$($(PYTHON_BOOT) -V), not python3.12" >&2; \
-	  $(PYTHON_BOOT) -m venv $(RUNTIME_VENV); fi
-	$(RUNTIME_VENV)/bin/pip install --quiet --disable-pip-version-check -r lambdas/runtime-requirements.txt
-	$(PY) -m scripts.toolchain rie
-	touch $@
-
-runtime: $(RUNTIME_STAMP) ## Lambda's runtime locally: .venv-runtime (3.12, awslambdaric, boto3) + RIE
-
 tools: $(STAMP) $(CHECKOV_STAMP) ## Terraform CLI + hashicorp/aws (built from Go modules when offline) + checkov
 	$(PY) -m scripts.toolchain
 
@@ -66,6 +56,17 @@ tf-check: tools ## fmt, init+validate of the root and every module, checkov with
 
 package: $(STAMP) ## Build dist/<name>.zip for every lambdas/<name>/ (+ dist/code/<sha256>.zip; 3.12 bytecode when a python3.12 exists; ARCH=x86_64|arm64); skipped when inputs are unchanged
 	$(PY) -m scripts.package --arch $(ARCH)
+
+$(RUNTIME_STAMP): lambdas/runtime-requirements.txt toolchain.toml $(STAMP)
+	@if [ -n "$(RUNTIME_PYTHON)" ]; then $(RUNTIME_PYTHON) -m venv $(RUNTIME_VENV); else \
+	  echo "WARNING: no CPython 3.12: the local runtime runs $$($(PYTHON_BOOT) -V), not python3.12" >&2; \
+	  $(PYTHON_BOOT) -m venv $(RUNTIME_VENV); fi
+	$(RUNTIME_VENV)/bin/pip install --quiet --disable-pip-version-check -r lambdas/runtime-requirements.txt
+	$(PY) -m scripts.toolchain rie
+	touch $@
+
+.PHONY: runtime
+runtime: $(RUNTIME_STAMP) ## Lambda's runtime locally: .venv-runtime (3.12, awslambdaric, boto3) + RIE
 
 invoke: package runtime ## Run EVENT=events/<file>.json against the built zip
 	$(PY) -m scripts.invoke $(EVENT) $(INVOKE_ARGS)

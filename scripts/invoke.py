@@ -27,7 +27,7 @@ from scripts.harness.lambda_local.runtime import (
     FunctionSpec,
     InvocationResult,
     LambdaProcess,
-    RuntimeNotInstalledError,
+    RuntimeUnavailableError,
     runtime_version,
 )
 from scripts.harness.messages import sqs_bodies
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
     parser.add_argument("--handler", default=DEFAULT_HANDLER)
     parser.add_argument("--function-name", default="registration")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    parser.add_argument("--timeout", type=int, default=30, help="whole seconds, as Lambda's (30)")
     parser.add_argument("--memory", type=int, default=256, help="MB (default 256)")
     parser.add_argument(
         "--log-format", choices=["Text", "JSON"], default="Text", help="LoggingConfig.LogFormat"
@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             with LambdaProcess(spec) as process:
                 result = process.invoke(event)
-        except RuntimeNotInstalledError as error:
+        except RuntimeUnavailableError as error:
             raise cli.UserError(str(error)) from error
     print(report(result, spec), file=sys.stderr)
     if result.failed:

@@ -220,7 +220,7 @@ def test_json_log_format_gives_platform_events_and_json_errors(
         (("pyproject.toml",), 1, "cannot read event pyproject.toml"),
         (("events/tutorial-legacy.json", "--zip", "nope.zip"), 1, "nope.zip does not exist"),
         (("events/tutorial-legacy.json", "--env", "NOEQUALS"), 1, "--env expects KEY=VALUE"),
-        (("events/tutorial-legacy.json", "--timeout", "soon"), 2, "invalid float value"),
+        (("events/tutorial-legacy.json", "--timeout", "1.5"), 2, "invalid int value"),
         (("--frobnicate",), 2, "unrecognized arguments"),
     ],
 )

@@ -29,7 +29,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 # PutLogEvents limits: 10,000 events and 1,048,576 bytes (message bytes + 26 per event) per call.
 MAX_EVENTS_PER_CALL = 10_000
@@ -131,9 +131,12 @@ def invocation_lines(
     version: str = "$LATEST",
     init: Init | None = None,
     init_lines: Sequence[str] = (),
+    started: datetime | None = None,
+    ended: datetime | None = None,
 ) -> list[str]:
     """An invocation's part of the stream, in the function's log format (Text or JSON): on a
-    cold start INIT_START and the init's own output come first."""
+    cold start INIT_START and the init's own output come first. `started`/`ended` are the JSON
+    events' `time` (default: now)."""
     if log_format.upper() == "JSON":
         before: list[str] = []
         if init is not None:
@@ -145,9 +148,12 @@ def invocation_lines(
                 "functionName": init.function_name,
                 "functionVersion": init.function_version,
             }
-            before = [platform_event("initStart", init_start), *init_lines]
-        start = platform_event("start", {"requestId": report.request_id, "version": version})
-        return [*before, start, *function_lines, platform_event("report", report.record())]
+            before = [platform_event("initStart", init_start, started), *init_lines]
+        start = platform_event(
+            "start", {"requestId": report.request_id, "version": version}, started
+        )
+        report_event = platform_event("report", report.record(), ended)
+        return [*before, start, *function_lines, report_event]
     before = [init_start_line(init.runtime_version), *init_lines] if init is not None else []
     return [
         *before,
@@ -172,6 +178,65 @@ def stamped(
     own = list(function_times) if len(function_times) == len(function_lines) else []
     times = [started] * first + (own or [ended] * len(function_lines)) + [ended] * after
     return list(zip(lines, times, strict=True))
+
+
+class InvocationLike(Protocol):
+    """The parts of event_source.Invocation the stream needs (no import: it imports us)."""
+
+    @property
+    def error(self) -> str | None: ...  # "Type: message"
+    @property
+    def timed_out(self) -> bool: ...
+    @property
+    def duration_ms(self) -> float: ...
+    @property
+    def max_memory_used_mb(self) -> int: ...
+    @property
+    def init_duration_ms(self) -> float | None: ...
+    @property
+    def log_lines(self) -> Sequence[str]: ...
+    @property
+    def init_log_lines(self) -> Sequence[str]: ...
+    @property
+    def log_times(self) -> Sequence[datetime]: ...
+
+
+def invocation_events(
+    invocation: InvocationLike,
+    *,
+    request_id: str,
+    function_name: str,
+    version: str,
+    memory_size_mb: int,
+    runtime_version: str,
+    started: datetime,
+    ended: datetime,
+    log_format: str = "Text",
+) -> list[tuple[str, datetime]]:
+    """Everything one invocation adds to its environment's stream, each line with its time."""
+    status = "timeout" if invocation.timed_out else "error" if invocation.error else "success"
+    error_type = invocation.error.split(":", 1)[0] if invocation.error else None
+    report = Report(
+        request_id=request_id,
+        duration_ms=invocation.duration_ms,
+        memory_size_mb=memory_size_mb,
+        max_memory_used_mb=invocation.max_memory_used_mb,
+        init_duration_ms=invocation.init_duration_ms,
+        status=status,
+        error_type=error_type if status == "error" else None,
+    )
+    cold = invocation.init_duration_ms is not None
+    lines = invocation_lines(
+        log_format,
+        report,
+        invocation.log_lines,
+        version=version,
+        init=Init(function_name, version, runtime_version) if cold else None,
+        init_lines=invocation.init_log_lines,
+        started=started,
+        ended=ended,
+    )
+    return stamped(lines, invocation.log_lines, invocation.log_times, started, ended)
 
 
 def render(message: str) -> str:

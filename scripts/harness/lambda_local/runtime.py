@@ -47,16 +47,18 @@ DEFAULT_EPHEMERAL_MB = 512
 RIE_START_TIMEOUT_S = 10.0
 # RIE's own invoke timeout decides; ours only catches an emulator that stopped answering.
 HTTP_GRACE_S = 15.0
-INIT_REPORT = re.compile(r"INIT REPORT\(durationMs: ([0-9.]+)\)")
+# RIE's own log lines ("30 Nov 2026 13:45:08,662 [INFO] (rapid) INIT REPORT(…)").
+RAPID_LINE = re.compile(r"^\d\d \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\) ")
+INIT_REPORT = re.compile(r"\(rapid\) INIT REPORT\(durationMs: ([0-9.]+)\)")
 # Lambda gives an on-demand function's init phase 10 s; RIE has no such limit of its own.
 INIT_TIMEOUT_S = 10.0
-INIT_DONE = re.compile(r"INIT (RTDONE|REPORT)")
+INIT_DONE = re.compile(r"\(rapid\) INIT (RTDONE|REPORT)")
 RIE_LINE = re.compile(r"^(START|END|REPORT) RequestId: ")
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
 
-class RuntimeNotInstalledError(RuntimeError):
-    """The runtime's virtualenv or the emulator is missing."""
+class RuntimeUnavailableError(RuntimeError):
+    """The runtime's virtualenv or the emulator is missing, or the emulator would not start."""
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,11 @@ class InvocationResult:
 
 
 def runtime_python() -> Path:
-    python = RUNTIME_VENV / "bin" / "python"
+    # The virtualenv's real directory (a symlinked checkout must not hide it inside the sandbox),
+    # but its own bin/python: the interpreter finds its pyvenv.cfg from there.
+    python = RUNTIME_VENV.resolve() / "bin" / "python"
     if not python.exists():
-        raise RuntimeNotInstalledError(f"{python} is missing: run `make runtime`")
+        raise RuntimeUnavailableError(f"{python} is missing: run `make runtime`")
     return python
 
 
@@ -138,7 +142,7 @@ def runtime_version() -> str:
 def rie_binary() -> Path:
     binary = toolchain.rie_binary()
     if not binary.exists():
-        raise RuntimeNotInstalledError(f"{binary} is missing: run `make runtime`")
+        raise RuntimeUnavailableError(f"{binary} is missing: run `make runtime`")
     return binary
 
 
@@ -194,10 +198,15 @@ class LogRecord:
 
 
 class LineReader:
-    """Collects a pipe's lines with their arrival time, in a thread (the pipe never fills up)."""
+    """Collects a pipe's lines with their arrival time, in a thread (the pipe never fills up).
+
+    Marks count lines from the start; `forget` drops what was consumed, so a warm environment's
+    memory does not grow with its invocations.
+    """
 
     def __init__(self, pipe: IO[bytes]) -> None:
         self._lines: list[LogRecord] = []
+        self._forgotten = 0
         self._arrived = threading.Condition()
         self._thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
         self._thread.start()
@@ -212,17 +221,23 @@ class LineReader:
 
     def mark(self) -> int:
         with self._arrived:
-            return len(self._lines)
+            return self._forgotten + len(self._lines)
 
     def since(self, mark: int) -> list[LogRecord]:
         with self._arrived:
-            return self._lines[mark:]
+            return self._lines[max(0, mark - self._forgotten) :]
+
+    def forget(self, mark: int) -> None:
+        with self._arrived:
+            drop = max(0, mark - self._forgotten)
+            del self._lines[:drop]
+            self._forgotten += drop
 
     def wait_for(self, pattern: re.Pattern[str], mark: int, timeout_s: float) -> bool:
         """Until a line from `mark` on matches (True) or the timeout (False)."""
         with self._arrived:
             return self._arrived.wait_for(
-                lambda: any(pattern.search(r.text) for r in self._lines[mark:]), timeout_s
+                lambda: any(pattern.search(r.text) for r in self.since(mark)), timeout_s
             )
 
     def join(self) -> None:
@@ -230,7 +245,7 @@ class LineReader:
 
 
 def function_records(records: list[LogRecord]) -> list[LogRecord]:
-    """The function's log records from RIE's stdout, without RIE's own START/END/REPORT.
+    """The function's log records from RIE's output, without RIE's own lines.
 
     awslambdaric, writing to stdout instead of Lambda's telemetry pipe, joins a multi-line record
     (a traceback) with carriage returns; restoring the newlines keeps it one record, as on AWS.
@@ -238,7 +253,7 @@ def function_records(records: list[LogRecord]) -> list[LogRecord]:
     return [
         LogRecord(r.at, r.text.replace("\r", "\n"))
         for r in records
-        if r.text and not RIE_LINE.match(r.text)
+        if r.text and not RIE_LINE.match(r.text) and not RAPID_LINE.match(r.text)
     ]
 
 
@@ -274,12 +289,15 @@ class LambdaProcess:
         self.log_stream_name = stream_name(datetime.now(UTC), spec.version)
         self._capabilities = sandbox.capabilities()
         self._workdir = Path(tempfile.mkdtemp(prefix="lambda-env-"))
-        self._stdout: LineReader | None = None  # RIE's stdout: the function's output
-        self._rapid: LineReader | None = None  # RIE's stderr: its own log (init durations)
+        # RIE's stdout and stderr in one pipe: its log and the function's output, in the order
+        # they happened (the runtime prints before it calls RIE back, so the init's output
+        # comes before RIE's "INIT RTDONE" and the invoke's before "END").
+        self._output: LineReader | None = None
         self._rie: subprocess.Popen[bytes] | None = None
         self._port = 0
         self._cgroup: sandbox.Cgroup | None = None
         self._first_init = True  # the next invoke runs the environment's init phase
+        self._lifeline: int | None = None  # write end of the pipe the environment watches
 
     def __enter__(self) -> LambdaProcess:
         return self
@@ -296,17 +314,11 @@ class LambdaProcess:
         request_id = request_id or str(uuid.uuid4())
         if self._rie is None:
             self._start()
-        assert self._rie is not None
-        assert self._stdout is not None and self._rapid is not None
-        stdout_mark, rapid_mark = self._stdout.mark(), self._rapid.mark()
+        assert self._output is not None
+        mark = self._output.mark()
         oom_kills = self._cgroup.oom_kills() if self._cgroup else 0
         self._signal_runtime(signal.SIGCONT)
-        init_timed_out = threading.Event()
-        if self._first_init:
-            self._first_init = False
-            threading.Thread(
-                target=self._limit_init, args=(rapid_mark, init_timed_out), daemon=True
-            ).start()
+        init_timed_out = self._limit_first_init(mark)
         started = time.perf_counter()
         with self._memory_watch() as watchdog:
             status, body = self._post(event, request_id)
@@ -314,44 +326,29 @@ class LambdaProcess:
                 # RIE fails the invoke whose init was stopped; AWS retries the init within it.
                 status, body = self._post(event, request_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        # RIE prints its REPORT after the function's output and before it answers, except
-        # when the runtime died (then a short wait collects whatever it printed).
-        report = re.compile(f"^REPORT RequestId: {re.escape(request_id)}")
-        self._stdout.wait_for(report, stdout_mark, 1.0 if status == 200 else 0.2)
-        rapid = self._rapid.since(rapid_mark)
-        inits = [(r.at, INIT_REPORT.search(r.text)) for r in rapid]
-        init_at, init_ms = next(
-            ((at, float(m.group(1))) for at, m in reversed(inits) if m), (None, None)
+        init_records, records, init_ms = self._collect_output(
+            request_id, status, mark, init_timed_out.is_set()
         )
-        records = function_records(self._stdout.since(stdout_mark))
-        init_records = [r for r in records if init_at is not None and r.at <= init_at]
-        records = records[len(init_records) :]
-        if init_timed_out.is_set():
-            # As on AWS: the init phase's report, then the init again inside the invoke.
-            report_line = f"INIT_REPORT Init Duration: {INIT_TIMEOUT_S * 1000:.2f} ms"
-            init_records.insert(
-                0, LogRecord(datetime.now(UTC), f"{report_line}\tPhase: init\tStatus: timeout")
-            )
-        timed_out = status == 200 and body.startswith(b"Task timed out after")
-        if timed_out or status == 0:
-            text = body.decode() if timed_out else "the emulator stopped answering"
-            error: dict[str, Any] | None = {"errorType": "Sandbox.Timedout", "errorMessage": text}
-            response = None
+        timed_out = status == 0 or (status == 200 and body.startswith(b"Task timed out after"))
+        if timed_out:
+            text = body.decode() if status else "the emulator stopped answering"
+            response, error = None, {"errorType": "Sandbox.Timedout", "errorMessage": text}
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             records.append(LogRecord(datetime.now(UTC), f"{stamp} {request_id} {text}"))
-            timed_out = True
         else:
             response, error = classify(status, body, request_id)
-        oom = (watchdog is not None and watchdog.killed) or (
+        if (watchdog is not None and watchdog.killed) or (
             self._cgroup is not None and self._cgroup.oom_kills() > oom_kills
-        )
-        if oom:
-            error = {
-                "errorType": "Runtime.OutOfMemory",
-                "errorMessage": (
-                    f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
-                ),
-            }
+        ):
+            response, error = (
+                None,
+                {
+                    "errorType": "Runtime.OutOfMemory",
+                    "errorMessage": (
+                        f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+                    ),
+                },
+            )
         max_memory = self._peak_memory_mb(watchdog)
         if status == 0:
             self._kill()  # Lambda replaces an environment it cannot reach.
@@ -368,6 +365,32 @@ class LambdaProcess:
             timed_out=timed_out,
             init_records=init_records,
         )
+
+    def _collect_output(
+        self, request_id: str, status: int, mark: int, init_timed_out: bool
+    ) -> tuple[list[LogRecord], list[LogRecord], float | None]:
+        """(the init's output, the invoke's output, Init Duration) of this invoke."""
+        assert self._output is not None
+        # RIE prints its REPORT after the function's output and before it answers, except
+        # when the runtime died (then a short wait collects whatever it printed).
+        report = re.compile(f"^REPORT RequestId: {re.escape(request_id)}")
+        self._output.wait_for(report, mark, 1.0 if status == 200 else 0.2)
+        lines = self._output.since(mark)
+        self._output.forget(mark + len(lines))
+        init_ms, init_end = None, 0
+        for index, record in enumerate(lines):
+            match = INIT_REPORT.search(record.text)
+            if match:  # the last init counts: a retried init reports twice
+                init_ms, init_end = float(match.group(1)), index
+        init_records = function_records(lines[:init_end])
+        records = function_records(lines[init_end:])
+        if init_timed_out:
+            # As on AWS: the init phase's report, then the init again inside the invoke.
+            report_line = f"INIT_REPORT Init Duration: {INIT_TIMEOUT_S * 1000:.2f} ms"
+            init_records.insert(
+                0, LogRecord(datetime.now(UTC), f"{report_line}\tPhase: init\tStatus: timeout")
+            )
+        return init_records, records, init_ms
 
     def close(self) -> None:
         self._kill()
@@ -398,7 +421,10 @@ class LambdaProcess:
             f"127.0.0.1:{free_port()}",
             *bootstrap,
         ]
-        if capabilities.mount_namespace:
+        # The sandbox's tmpfs hides the host's /tmp: a runtime installed there stays outside it.
+        host_tmp = Path("/tmp")  # noqa: S108 - the path the sandbox mounts over, not a temp file
+        outside = (runtime_python().parent, rie_binary().resolve())
+        if capabilities.mount_namespace and not any(host_tmp in p.parents for p in outside):
             task_root = sandbox.TASK_ROOT
             command = sandbox.mount_namespace_command(
                 self.spec.code_dir, self.spec.ephemeral_storage_mb, command
@@ -409,31 +435,51 @@ class LambdaProcess:
             task_root = str(self.spec.code_dir)
             cwd = self.spec.code_dir
             tmp = self._workdir / "tmp"
-            tmp.mkdir()
+            tmp.mkdir(exist_ok=True)
             environment = {
                 **lambda_environment(self.spec, task_root, self.log_stream_name),
                 "TMPDIR": str(tmp),
             }
-        self._rie = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=environment,
-            cwd=cwd,
-            start_new_session=True,
-        )
-        assert self._rie.stdout is not None and self._rie.stderr is not None
-        self._stdout, self._rapid = LineReader(self._rie.stdout), LineReader(self._rie.stderr)
+        # The environment dies with the harness: a child of RIE's shell holds the read end of a
+        # pipe only we write to, and kills RIE's process group when it reads EOF (our exit, a
+        # SIGKILL included); the runtime, orphaned while frozen, then gets the kernel's SIGHUP.
+        lifeline, self._lifeline = os.pipe()
+        os.set_inheritable(lifeline, True)
+        watcher = f'(cat <&{lifeline} >/dev/null; kill -KILL 0) & exec "$@"'
+        try:
+            self._rie = subprocess.Popen(
+                ["/bin/sh", "-c", watcher, "lambda-environment", *command],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                cwd=cwd,
+                pass_fds=(lifeline,),
+                start_new_session=True,
+            )
+        finally:
+            os.close(lifeline)
+        assert self._rie.stdout is not None
+        self._output = LineReader(self._rie.stdout)
         self._first_init = True
         self._wait_until_listening()
 
-    def _limit_init(self, rapid_mark: int, timed_out: threading.Event) -> None:
-        """Stop an init phase that outlives INIT_TIMEOUT_S: RIE then inits again in the invoke
-        phase (a "suppressed init"), which only the function timeout limits."""
-        assert self._rapid is not None
-        if not self._rapid.wait_for(INIT_DONE, rapid_mark, INIT_TIMEOUT_S):
-            timed_out.set()
-            self._signal_runtime(signal.SIGKILL)
+    def _limit_first_init(self, mark: int) -> threading.Event:
+        """Stop an environment's init phase that outlives INIT_TIMEOUT_S (the returned event is
+        set then): RIE inits again in the invoke phase, which only the function timeout limits."""
+        timed_out = threading.Event()
+        if not self._first_init:
+            return timed_out
+        self._first_init = False
+        output = self._output
+        assert output is not None
+
+        def limit() -> None:
+            if not output.wait_for(INIT_DONE, mark, INIT_TIMEOUT_S):
+                timed_out.set()
+                self._signal_runtime(signal.SIGKILL)
+
+        threading.Thread(target=limit, daemon=True).start()
+        return timed_out
 
     def _wait_until_listening(self) -> None:
         deadline = time.monotonic() + RIE_START_TIMEOUT_S
@@ -448,8 +494,8 @@ class LambdaProcess:
                 return
             time.sleep(0.02)
         self._kill()
-        output = self._rapid.since(0) if self._rapid else []
-        raise RuntimeNotInstalledError(
+        output = self._output.since(0) if self._output else []
+        raise RuntimeUnavailableError(
             f"the Runtime Interface Emulator did not start: {output[-1].text if output else '?'}"
         )
 
@@ -502,9 +548,11 @@ class LambdaProcess:
             runtimes = sandbox.runtime_pids(process.pid)
             sandbox.signal_groups([process.pid, *runtimes], signal.SIGKILL)
             process.wait()
-            for reader in (self._stdout, self._rapid):
-                if reader is not None:
-                    reader.join()
+            if self._output is not None:
+                self._output.join()
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None
         if self._cgroup is not None:
             self._cgroup.remove()
             self._cgroup = None

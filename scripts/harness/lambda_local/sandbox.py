@@ -36,6 +36,7 @@ MB_PER_VCPU = 1769
 CFS_PERIOD_US = 100_000
 WATCHDOG_INTERVAL_S = 0.02
 MIB = 1024 * 1024
+CGROUP_PREFIX = "lambda-env-"
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,6 @@ class Capabilities:
 
     cgroup_version: int | None  # 1, 2 or None (no writable memory controller)
     mount_namespace: bool
-
-    def describe(self) -> str:
-        memory = f"cgroup v{self.cgroup_version}" if self.cgroup_version else "rlimit+watchdog"
-        files = "read-only task root, private /tmp" if self.mount_namespace else "shared files"
-        return f"{memory}; {files}"
 
 
 def _current_cgroup_v1(controller: str) -> Path | None:
@@ -59,6 +55,14 @@ def _current_cgroup_v1(controller: str) -> Path | None:
     return None
 
 
+def _current_cgroup_v2() -> Path:
+    """This process's cgroup in the unified (v2) hierarchy ("0::/a/b" in /proc/self/cgroup)."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        if line.startswith("0::"):
+            return CGROUP_ROOT / line[3:].strip().lstrip("/")
+    return CGROUP_ROOT
+
+
 def _writable(directory: Path | None) -> bool:
     return directory is not None and directory.is_dir() and os.access(directory, os.W_OK)
 
@@ -67,8 +71,8 @@ def _writable(directory: Path | None) -> bool:
 def capabilities() -> Capabilities:
     version: int | None = None
     if (CGROUP_ROOT / "cgroup.controllers").exists():
-        parent = CGROUP_ROOT / Path("/proc/self/cgroup").read_text().split("::", 1)[-1].strip()
-        parent = parent if parent.is_dir() else CGROUP_ROOT
+        parent = _current_cgroup_v2()
+        # v2 lets a child limit memory only where the parent delegates the controller.
         if _writable(parent) and "memory" in (parent / "cgroup.subtree_control").read_text():
             version = 2
     elif _writable(_current_cgroup_v1("memory")):
@@ -86,20 +90,24 @@ class Cgroup:
     """The cgroups of one environment's runtime: its memory (and optionally CPU) limits."""
 
     def __init__(self, version: int, memory_mb: int, cpu_fidelity: bool) -> None:
-        name = f"lambda-env-{uuid.uuid4().hex[:12]}"
+        # Named after the harness, so a later harness can remove what a killed one left behind.
+        name = f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
         self.version = version
         limit = memory_mb * MIB
         if version == 2:
-            parent = CGROUP_ROOT / Path("/proc/self/cgroup").read_text().split("::")[-1].strip()
+            parent = _current_cgroup_v2()
+            remove_orphans(parent)
             self._dirs = [parent / name]
             self._dirs[0].mkdir()
             (self._dirs[0] / "memory.max").write_text(str(limit))
-            (self._dirs[0] / "memory.swap.max").write_text("0")
-            if cpu_fidelity:
+            with contextlib.suppress(OSError):  # absent when swap accounting is off
+                (self._dirs[0] / "memory.swap.max").write_text("0")
+            if cpu_fidelity and "cpu" in (parent / "cgroup.subtree_control").read_text().split():
                 (self._dirs[0] / "cpu.max").write_text(f"{cpu_quota_us(memory_mb)} {CFS_PERIOD_US}")
             return
         memory = _current_cgroup_v1("memory")
         assert memory is not None
+        remove_orphans(memory)
         self._dirs = [memory / name]
         self._dirs[0].mkdir()
         (self._dirs[0] / "memory.limit_in_bytes").write_text(str(limit))
@@ -108,6 +116,7 @@ class Cgroup:
         cpu = _current_cgroup_v1("cpu")
         if cpu_fidelity and _writable(cpu):
             assert cpu is not None
+            remove_orphans(cpu)
             self._dirs.append(cpu / name)
             self._dirs[1].mkdir()
             (self._dirs[1] / "cpu.cfs_period_us").write_text(str(CFS_PERIOD_US))
@@ -136,7 +145,7 @@ class Cgroup:
     def remove(self) -> None:
         """Delete the cgroups (retrying while the killed processes finish exiting)."""
         for directory in self._dirs:
-            for _ in range(50):
+            for _ in range(200):
                 try:
                     directory.rmdir()
                     break
@@ -146,14 +155,29 @@ class Cgroup:
                     time.sleep(0.01)
 
 
+def remove_orphans(parent: Path) -> None:
+    """Remove the cgroups of harnesses that are gone (killed before they could clean up)."""
+    for directory in parent.glob(f"{CGROUP_PREFIX}*"):
+        owner = directory.name.removeprefix(CGROUP_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            with contextlib.suppress(OSError):  # still in use, or removed by another harness
+                directory.rmdir()
+
+
 def runtime_pids(parent_pid: int) -> list[int]:
-    """The direct children of the emulator: the runtime (one per process group)."""
+    """The emulator's children that lead their own process group: the runtime (RIE starts it
+    with Setpgid), not a helper that shares the emulator's group."""
     pids: list[int] = []
     with contextlib.suppress(OSError):
         for task in Path(f"/proc/{parent_pid}/task").iterdir():
             with contextlib.suppress(OSError):
                 pids += [int(pid) for pid in (task / "children").read_text().split()]
-    return pids
+    leaders = []
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(pid) == pid:
+                leaders.append(pid)
+    return leaders
 
 
 def signal_groups(pids: Sequence[int], signum: signal.Signals) -> None:

@@ -173,6 +173,35 @@ def go_build(module: str, version: str, package: str, output: Path) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class RiePins:
+    """The Runtime Interface Emulator's Go module, from toolchain.toml's [rie] section."""
+
+    module: str
+    version: str
+    package: str
+
+    @classmethod
+    def load(cls, path: Path = PINS_FILE) -> RiePins:
+        rie = tomllib.loads(path.read_text())["rie"]
+        return cls(module=rie["module"], version=rie["version"], package=rie["package"])
+
+
+def rie_binary(pins: RiePins | None = None) -> Path:
+    """Where `make tools` puts aws-lambda-rie (it may not be built yet)."""
+    pins = pins or RiePins.load()
+    return cache_dir() / "bin" / f"aws-lambda-rie-{pins.version}"
+
+
+def build_rie(pins: RiePins | None = None) -> Path:
+    """Build aws-lambda-rie unless cached; returns its path."""
+    pins = pins or RiePins.load()
+    binary = rie_binary(pins)
+    if not binary.exists():
+        go_build(pins.module, pins.version, pins.package, binary)
+    return binary
+
+
 def provider_binary(pins: Pins) -> Path:
     return cache_dir() / "bin" / f"terraform-provider-aws-{pins.provider_module_version}"
 
@@ -227,35 +256,6 @@ def terraform_bin(pins: Pins | None = None) -> Path:
     if found is None:
         raise ToolchainError("no Terraform >= 1.5 or OpenTofu >= 1.8 found: run `make tools`")
     return found
-
-
-@dataclass(frozen=True)
-class RiePins:
-    """The Runtime Interface Emulator's Go module, from toolchain.toml's [rie] section."""
-
-    module: str
-    version: str
-    package: str
-
-    @classmethod
-    def load(cls, path: Path = PINS_FILE) -> RiePins:
-        rie = tomllib.loads(path.read_text())["rie"]
-        return cls(module=rie["module"], version=rie["version"], package=rie["package"])
-
-
-def rie_binary(pins: RiePins | None = None) -> Path:
-    """Where `make tools` puts aws-lambda-rie (it may not be built yet)."""
-    pins = pins or RiePins.load()
-    return cache_dir() / "bin" / f"aws-lambda-rie-{pins.version}"
-
-
-def build_rie(pins: RiePins | None = None) -> Path:
-    """Build aws-lambda-rie unless cached; returns its path."""
-    pins = pins or RiePins.load()
-    binary = rie_binary(pins)
-    if not binary.exists():
-        go_build(pins.module, pins.version, pins.package, binary)
-    return binary
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scripts.harness.lambda_local import logs
+from scripts.harness.lambda_local import event_source, logs
 
 COLD_FAILURE = logs.Report(
     request_id="r1",
@@ -90,3 +90,39 @@ def test_each_line_gets_its_time(log_format: str) -> None:
     assert times[: lines.index("x")] == [started] * lines.index("x")
     assert times[lines.index("x")] == printed
     assert set(times[lines.index("x") + 1 :]) == {ended}
+
+
+def test_an_invocation_becomes_its_stream_events() -> None:
+    started, printed, ended = (datetime(2026, 1, 1, 0, 0, s, tzinfo=UTC) for s in (1, 2, 3))
+    invocation = event_source.Invocation(
+        response=None,
+        error="Runtime.OutOfMemory: RequestId: r1 Error: Runtime exited with error: signal: killed",
+        log_lines=["allocating"],
+        duration_ms=12.345,
+        max_memory_used_mb=256,
+        init_duration_ms=400.5,
+        init_log_lines=["importing"],
+        log_times=[printed],
+    )
+    events = logs.invocation_events(
+        invocation,
+        request_id="r1",
+        function_name="registration",
+        version="$LATEST",
+        memory_size_mb=256,
+        runtime_version="3.12",
+        started=started,
+        ended=ended,
+    )
+    expected = logs.invocation_lines(
+        "Text", COLD_FAILURE, ["allocating"], init=INIT, init_lines=["importing"]
+    )
+    assert [line for line, _ in events] == expected
+    assert [at for _, at in events] == [started] * 3 + [printed] + [ended] * 2
+
+
+def test_json_events_carry_the_invocation_times() -> None:
+    started, ended = (datetime(2026, 1, 1, 0, 0, s, tzinfo=UTC) for s in (1, 3))
+    lines = logs.invocation_lines("JSON", COLD_FAILURE, [], init=INIT, started=started, ended=ended)
+    times = [json.loads(line)["time"] for line in lines]
+    assert times == ["2026-01-01T00:00:01.000Z"] * 2 + ["2026-01-01T00:00:03.000Z"]

@@ -8,16 +8,16 @@ between invocations and the CPU share of the fidelity mode.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import zipfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scripts.harness.lambda_local import code_zip, config, event_source, runtime, sandbox
-from scripts.harness.lambda_local import logs as lambda_logs
+from scripts.harness.lambda_local import batch_result, code_zip, runtime, sandbox, sqs_event
 from scripts.harness.lambda_local.runtime import (
     FunctionSpec,
     LambdaProcess,
@@ -130,6 +130,7 @@ def handler(event, context):
     return {"initialized": True}
 """
 
+REPO_ROOT = Path(__file__).resolve().parents[4]
 ISOLATED = sandbox.capabilities().mount_namespace
 needs_namespace = pytest.mark.skipif(not ISOLATED, reason="no mount namespace (not root)")
 needs_cgroup = pytest.mark.skipif(
@@ -199,7 +200,7 @@ class TestRuntime:
         assert cold.init_log_lines == ["probe init"]
         assert cold.log_lines == [f"probe invoked {cold.request_id}"]
         assert warm.init_log_lines == []
-        assert [r.at for r in cold.init_records] <= [r.at for r in cold.records]
+        assert cold.init_records[-1].at <= cold.records[0].at
 
     def test_only_the_zip_and_the_runtime_sdk_are_importable(
         self, probe_spec: FunctionSpec
@@ -283,6 +284,62 @@ class TestRuntime:
         assert result.init_log_lines[0] == (
             "INIT_REPORT Init Duration: 1000.00 ms\tPhase: init\tStatus: timeout"
         )
+
+
+HARNESS = """
+import sys, time
+from pathlib import Path
+from scripts.harness.lambda_local import sandbox
+from scripts.harness.lambda_local.runtime import FunctionSpec, LambdaProcess
+
+process = LambdaProcess(FunctionSpec(code_dir=Path(sys.argv[1]), handler="probe.app.handler"))
+process.invoke({})
+print(process._rie.pid, *sandbox.runtime_pids(process._rie.pid), flush=True)
+time.sleep(600)
+"""
+
+
+def test_an_environment_does_not_outlive_a_killed_harness(probe_spec: FunctionSpec) -> None:
+    harness = subprocess.Popen(
+        [sys.executable, "-c", HARNESS, str(probe_spec.code_dir)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert harness.stdout is not None
+    pids = [int(pid) for pid in harness.stdout.readline().split()]
+    assert len(pids) == 2  # RIE and the (frozen) runtime
+    harness.kill()
+    harness.wait()
+    stopped = threading.Event()
+    for _ in range(100):
+        alive = [pid for pid in pids if Path(f"/proc/{pid}").exists() and not zombie(pid)]
+        if not alive:
+            break
+        stopped.wait(0.05)
+    assert alive == []
+    version = sandbox.capabilities().cgroup_version
+    if version is not None:  # the next environment removes the cgroup the dead harness left
+        left = f"{sandbox.CGROUP_PREFIX}{harness.pid}-*"
+        parents = {p.parent for p in Path("/sys/fs/cgroup").glob(f"**/{left}")}
+        assert parents
+        sandbox.Cgroup(version, 128, cpu_fidelity=False).remove()
+        assert not [d for parent in parents for d in parent.glob(left)]
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def test_a_missing_runtime_says_how_to_install_it(
+    probe_spec: FunctionSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime, "RUNTIME_VENV", tmp_path / "absent")
+    with pytest.raises(runtime.RuntimeUnavailableError, match="run `make runtime`"):
+        invoke_once(probe_spec, {})
 
 
 class TestSandbox:
@@ -371,63 +428,47 @@ class TestWithoutCgroupsOrNamespaces:
 def test_an_out_of_memory_batch_is_redelivered_and_nothing_is_lost(
     probe_zip: Path, tmp_path: Path, moto_server: MotoServer
 ) -> None:
-    """The runner's view: the OOM fails the whole batch, SQS redelivers it, the retry succeeds."""
+    """What Lambda's poller does with an OOM: the whole batch fails, nothing is deleted, SQS
+    delivers it again after the visibility timeout, and the retry succeeds."""
     sqs = local_stores.client("sqs", moto_server.endpoint_url)
     queue_url = sqs.create_queue(
         QueueName=f"oom-{tmp_path.name[-8:]}", Attributes={"VisibilityTimeout": "1"}
     )["QueueUrl"]
-    queue = event_source.read_queue(sqs, queue_url)
-    for number in range(3):
-        sqs.send_message(QueueUrl=queue_url, MessageBody=f"message {number}")
-    function = config.FunctionConfig(
-        name="probe",
-        arn="arn:aws:lambda:us-east-1:123456789012:function:probe",
-        handler="probe.app.allocate_once",
-        runtime="python3.12",
-        timeout_s=5,
-        memory_mb=128,
-        environment={},
-        code_sha256="",
-    )
-    mapping = config.MappingConfig(
-        uuid="oom",
-        event_source_arn=queue.arn,
-        batch_size=10,
-        batching_window_s=0,
-        response_types=("ReportBatchItemFailures",),
-        maximum_concurrency=None,
-        state="Disabled",
-    )
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sent = {
+        sqs.send_message(QueueUrl=queue_url, MessageBody=f"m{n}")["MessageId"] for n in range(3)
+    }
     code_dir = code_zip.extract(probe_zip, tmp_path / "task")
-    environment = ZipEnvironment(
-        FunctionSpec(code_dir=code_dir, handler=function.handler, memory_mb=128, timeout_s=5)
-    )
-    logs_client = local_stores.client("logs", moto_server.endpoint_url)
-    stats = event_source.Stats()
-    poller = event_source.Poller(
-        sqs=sqs,
-        queue=queue,
-        mapping=mapping,
-        function=function,
-        new_environment=lambda: environment,
-        new_log_stream=lambda: lambda_logs.LogStream(
-            logs_client, "/aws/lambda/probe", lambda_logs.stream_name(datetime.now(UTC))
-        ),
-        stats=stats,
-        stop=threading.Event(),
-        wait_s=2,
-    )
+    spec = FunctionSpec(code_dir=code_dir, handler="probe.app.allocate_once", memory_mb=128)
+    environment = ZipEnvironment(spec)
+    errors: list[str] = []
+    deleted: set[str] = set()
     try:
-        handled: set[str] = set()
         for _ in range(10):
-            messages = event_source.gather(sqs, queue, mapping, threading.Event(), 2)
-            if not messages and len(handled) == 3:
+            messages = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=2
+            ).get("Messages", [])
+            if not messages and deleted == sent:
                 break
-            if messages:
-                handled.update(poller.process(messages).delete)
+            if not messages:
+                continue
+            invocation = environment.invoke(
+                sqs_event.event(messages, queue_arn), request_id=f"batch-{len(errors)}"
+            )
+            errors += [invocation.error] if invocation.error else []
+            settlement = batch_result.settle(
+                [m["MessageId"] for m in messages],
+                function_error=invocation.error,
+                response=invocation.response,
+                response_types=("ReportBatchItemFailures",),
+            )
+            for message in messages:
+                if message["MessageId"] in settlement.delete:
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    deleted.add(message["MessageId"])
     finally:
-        poller.close()
-    counts = stats.snapshot()
-    assert counts["function_errors"] == 1 and counts["whole_batch_failures"] == 1
-    assert len(handled) == 3 and counts["deleted"] == 3
-    assert event_source.gather(sqs, queue, mapping, threading.Event(), 1) == []
+        environment.close()
+    assert len(errors) == 1 and errors[0].startswith("Runtime.OutOfMemory: ")
+    assert deleted == sent
