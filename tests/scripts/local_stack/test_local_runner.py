@@ -281,7 +281,7 @@ def test_refuses_an_event_source_type_it_has_no_poller_for() -> None:
     )
     problem = mappings.refusal(mapping)
     assert problem is not None
-    assert "no local poller for kafka event sources (the runner knows sqs)" in problem
+    assert "no local poller for kafka event sources (the runner knows dynamodb, sqs)" in problem
 
 
 def test_refuses_code_that_no_built_zip_has(
