@@ -31,6 +31,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from scripts.harness import cli
 from scripts.harness.lambda_local import (
     aliases,
@@ -161,8 +163,13 @@ class Runner:
             source.start()
 
     def tick(self) -> None:
-        """Periodic work of the main loop: send the aggregated Lambda metrics."""
-        self.metrics.flush(self._cloudwatch)
+        """Periodic work of the main loop: send the aggregated Lambda metrics (a failure to
+        send them is reported, not fatal: the pollers keep working)."""
+        try:
+            self.metrics.flush(self._cloudwatch)
+        except (BotoCoreError, ClientError) as err:
+            self.stats.add(metric_errors=1)
+            print(f"{PROG}: metrics not sent: {err}", file=sys.stderr, flush=True)
 
     def shutdown(self) -> None:
         """Stop polling; let running invocations finish, then end every worker process.
@@ -179,7 +186,7 @@ class Runner:
             time.sleep(0.05)
         for source in self.sources:
             source.close()
-        self.metrics.flush(self._cloudwatch)
+        self.tick()
         shutil.rmtree(self._code_root, ignore_errors=True)
 
     def status(self, state: str) -> dict[str, Any]:

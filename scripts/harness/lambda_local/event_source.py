@@ -17,6 +17,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from scripts.harness.lambda_local.aliases import Target
@@ -37,6 +38,8 @@ class Invocation:
     max_memory_used_mb: int
     init_duration_ms: float | None = None  # set on a cold start
     timed_out: bool = False
+    init_log_lines: Sequence[str] = ()  # the init's output (goes before START)
+    log_times: Sequence[datetime] = ()  # when each of log_lines was printed, if known
 
 
 class ExecutionEnvironment(Protocol):
