@@ -83,10 +83,13 @@ def run(
         "Attributes"
     ]["QueueArn"]
     plan = [PlannedMessage(kind="valid", body=body, outcome="stored") for body in bodies]
+    sending = time.perf_counter()
     for batch in sender.batches(plan):
         failed = [r for r in sender.send_batch(sqs, queue_url, batch) if r.error]
         if failed:
             raise RuntimeError(f"could not send benchmark messages: {failed[0].error}")
+    send_s = time.perf_counter() - sending
+    print(f"{PROG}: sent {len(bodies)} in {send_s:.1f} s; draining", flush=True)
 
     function = _function(stores)
     spec = zip_environment.function_spec(function, code_dir)
@@ -127,7 +130,12 @@ def run(
             f"concurrency {concurrency}: only {counts.get('deleted', 0)} of {len(bodies)} "
             f"messages processed within {timeout_s:.0f} s: {counts}"
         )
-    return {"seconds": elapsed, "messages_per_s": len(bodies) / elapsed, "runner_stats": counts}
+    return {
+        "seconds": elapsed,
+        "messages_per_s": len(bodies) / elapsed,
+        "send_seconds": round(send_s, 3),
+        "runner_stats": counts,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from scripts.harness import cli
 from scripts.harness.lambda_local import (
@@ -196,8 +196,13 @@ class Runner:
             source.start()
 
     def tick(self) -> None:
-        """Periodic work of the main loop: send the aggregated Lambda metrics, follow aliases."""
-        self.metrics.flush(self._cloudwatch)
+        """Periodic work of the main loop: send the aggregated Lambda metrics (a failure to
+        send them is reported, not fatal: the pollers keep working) and follow aliases."""
+        try:
+            self.metrics.flush(self._cloudwatch)
+        except (BotoCoreError, ClientError) as err:
+            self.stats.add(metric_errors=1)
+            print(f"{PROG}: metrics not sent: {err}", file=sys.stderr, flush=True)
         if time.monotonic() >= self._next_refresh:
             self._next_refresh = time.monotonic() + ALIAS_REFRESH_S
             self.refresh_targets()
@@ -217,7 +222,7 @@ class Runner:
             time.sleep(0.05)
         for source in self.sources:
             source.close()
-        self.metrics.flush(self._cloudwatch)
+        self.tick()
         shutil.rmtree(self._code_root, ignore_errors=True)
 
     def status(self, state: str) -> dict[str, Any]:

@@ -34,6 +34,8 @@ class FunctionConfig:
     version: str = "$LATEST"
     reserved_concurrency: int | None = None
     log_group: str = ""
+    log_format: str = "Text"  # LoggingConfig: Text or JSON
+    application_log_level: str | None = None  # LoggingConfig, JSON format only
 
     @property
     def log_group_name(self) -> str:
@@ -45,6 +47,7 @@ class FunctionConfig:
         """Build from a GetFunction response."""
         config = response["Configuration"]
         reserved = response.get("Concurrency", {}).get("ReservedConcurrentExecutions")
+        logging = config.get("LoggingConfig") or {}
         return cls(
             name=config["FunctionName"],
             arn=config["FunctionArn"],
@@ -56,7 +59,9 @@ class FunctionConfig:
             code_sha256=config["CodeSha256"],
             version=config.get("Version", "$LATEST"),
             reserved_concurrency=reserved,
-            log_group=(config.get("LoggingConfig") or {}).get("LogGroup", ""),
+            log_group=logging.get("LogGroup", ""),
+            log_format=logging.get("LogFormat", "Text"),
+            application_log_level=logging.get("ApplicationLogLevel"),
         )
 
 

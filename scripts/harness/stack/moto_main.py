@@ -1,4 +1,4 @@
-"""`python -m moto.server`, with two fixes to moto 5.2.5 that the local stack depends on.
+"""`python -m moto.server`, with four fixes to moto 5.2.5 that the local stack depends on.
 
 Run by file path (see moto_server.py), so it imports nothing from this repository.
 
@@ -7,14 +7,21 @@ Run by file path (see moto_server.py), so it imports nothing from this repositor
    ApproximateNumberOfMessages* included: three scans of the whole queue per received message.
    Under the local runner that was 77 % of the server's time and made a drain quadratic in the
    backlog (bench/README.md, "local runner drain"). The fix reads the one attribute it needs.
-2. Aliases in event source mappings. moto stores the alias's current *version* as a mapping's
+2. Clock cost. Every SQS visibility/delay check asks `unix_time_millis()`, which builds two
+   datetimes (and imports `datetime.UTC`) per call; a send still builds all attributes (for
+   ContentBasedDeduplication), i.e. four such checks per queued message. Within moto's SQS
+   module the same number now comes from `time.time()`.
+3. Aliases in event source mappings. moto stores the alias's current *version* as a mapping's
    FunctionArn when the mapping names an alias; AWS keeps the alias ARN, and the local runner
    needs it to route batches by the alias's RoutingConfig weights.
+4. LoggingConfig. moto drops a function's LoggingConfig (log format, levels, log group); the
+   local runner reads it from GetFunction, as on AWS, to write the logs in that format.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +29,25 @@ from typing import Any
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
-from moto.awslambda.models import LambdaBackend
-from moto.core.utils import unix_time
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.core import utils as moto_utils
 from moto.server import main
+from moto.sqs import models as sqs_models
 from moto.sqs.models import Message, SQSBackend
 
 
 def _retained(self: SQSBackend, queue_name: str, message: Message) -> bool:
     retention_s = int(self.get_queue(queue_name).message_retention_period)
-    return bool(message.sent_timestamp / 1000 + retention_s > unix_time())  # type: ignore[operator]
+    return bool(message.sent_timestamp / 1000 + retention_s > time.time())  # type: ignore[operator]
+
+
+def _unix_time(dt: Any = None) -> float:
+    """moto's unix_time: seconds since the epoch of a naive UTC datetime, by default now."""
+    return time.time() if dt is None else moto_utils.unix_time(dt)
+
+
+def _unix_time_millis(dt: Any = None) -> float:
+    return _unix_time(dt) * 1000.0
 
 
 def _alias_of(function_name: str) -> str | None:
@@ -68,7 +85,42 @@ def _update_event_source_mapping(self: LambdaBackend, uuid: str, spec: dict[str,
     return esm
 
 
+_function_init = LambdaFunction.__init__
+_function_update = LambdaFunction.update_configuration
+_function_configuration = LambdaFunction.get_configuration
+
+
+def _init_function(
+    self: LambdaFunction, account_id: str, spec: dict[str, Any], *a: Any, **k: Any
+) -> None:
+    _function_init(self, account_id, spec, *a, **k)
+    self.logging_config = spec.get("LoggingConfig") or {}  # type: ignore[attr-defined]
+
+
+def _update_function(self: LambdaFunction, config_updates: dict[str, Any]) -> dict[str, Any]:
+    if "LoggingConfig" in config_updates:
+        self.logging_config = config_updates["LoggingConfig"] or {}  # type: ignore[attr-defined]
+    return _function_update(self, config_updates)
+
+
+def _function_configuration_with_logging(
+    self: LambdaFunction, on_create: bool = False
+) -> dict[str, Any]:
+    config = _function_configuration(self, on_create)
+    config["LoggingConfig"] = {
+        "LogFormat": "Text",
+        "LogGroup": f"/aws/lambda/{self.function_name}",
+        **getattr(self, "logging_config", {}),
+    }
+    return config
+
+
+LambdaFunction.__init__ = _init_function  # type: ignore[method-assign]
+LambdaFunction.update_configuration = _update_function  # type: ignore[method-assign]
+LambdaFunction.get_configuration = _function_configuration_with_logging  # type: ignore[method-assign]
 SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
+sqs_models.unix_time = _unix_time  # type: ignore[assignment]
+sqs_models.unix_time_millis = _unix_time_millis  # type: ignore[assignment]
 LambdaBackend.create_event_source_mapping = _create_event_source_mapping  # type: ignore[method-assign]
 LambdaBackend.update_event_source_mapping = _update_event_source_mapping  # type: ignore[method-assign]
 

@@ -81,7 +81,9 @@ def placeholder_zip() -> bytes:
     """A deployment package for tests whose function never runs for real."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("registration/app.py", "def lambda_handler(event, context):\n    pass\n")
+        # A fixed timestamp: the same bytes (and CodeSha256) on every call.
+        entry = zipfile.ZipInfo("registration/app.py", date_time=(2026, 1, 1, 0, 0, 0))
+        archive.writestr(entry, "def lambda_handler(event, context):\n    pass\n")
     return buffer.getvalue()
 
 

@@ -202,6 +202,26 @@ def test_discovers_every_mapping_and_its_settings_from_the_endpoint(
     assert sqs_poller.maximum_concurrency(mapping, function, local_cap=1) == 1
 
 
+def test_reads_the_functions_logging_config(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    """moto_main keeps LoggingConfig (moto drops it), so the runner reads it as on AWS."""
+    lambda_client = session.client("lambda")
+    (plan,) = mappings.discover(lambda_client)
+    assert (plan.target.function.log_format, plan.target.function.log_group_name) == (
+        "Text",
+        stack.log_group_name,
+    )
+    lambda_client.update_function_configuration(
+        FunctionName=stack.function_name,
+        LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG", "LogGroup": "/x/y"},
+    )
+    (plan,) = mappings.discover(lambda_client)
+    function = plan.target.function
+    assert (function.log_format, function.application_log_level) == ("JSON", "DEBUG")
+    assert function.log_group_name == "/x/y"
+
+
 @pytest.mark.parametrize("stack_spec", [StackSpec(maximum_concurrency=None)])
 def test_a_second_queue_is_discovered_without_being_named(
     session: aws_session.SessionLike, stack: StackOutputs
