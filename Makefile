@@ -48,10 +48,10 @@ $(CHECKOV_STAMP): toolchain.toml
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
 	touch $@
 
-tools: $(STAMP) $(CHECKOV_STAMP) ## Terraform CLI + hashicorp/aws (built from Go modules when offline) + checkov
+tools: $(STAMP) $(CHECKOV_STAMP) ## Terraform CLI + hashicorp/aws (built from Go modules when offline) + tflint + checkov
 	$(PY) -m scripts.toolchain
 
-tf-check: tools ## fmt, init+validate of the root and every module, checkov with zero failures
+tf-check: tools ## fmt, init+validate, tflint (AWS ruleset) of the root and every module; checkov with zero failures
 	$(PY) -m scripts.tf_check
 
 package: $(STAMP) ## Build dist/<name>.zip for every lambdas/<name>/ (+ dist/code/<sha256>.zip; 3.12 bytecode when a python3.12 exists; ARCH=x86_64|arm64); skipped when inputs are unchanged

@@ -1,9 +1,13 @@
 """`make tf-check`: the Terraform gate run by every CI run.
 
-1. `terraform fmt -check -recursive` over the whole tree;
+1. `terraform fmt -check -recursive` over the whole tree (`.tf` and `envs/*.tfvars`): a file
+   fmt cannot parse fails the gate like an unformatted one;
 2. `init -backend=false` + `validate` of the root and of every module, with the real provider;
-3. checkov (pinned, in its own virtualenv) over the tree: zero failed checks, and every skipped
-   check listed with a reason in `.checkov.yaml`.
+3. tflint with the AWS ruleset (`.tflint.hcl`) on every module and on the root once per profile,
+   so the values a profile really deploys (instance class, runtime, ...) are the ones linted;
+4. checkov (pinned, in its own virtualenv) over the tree: zero failed checks, no file it could not
+   parse, at least one resource scanned, and every skipped check listed with a reason in
+   `.checkov.yaml`.
 """
 
 from __future__ import annotations
@@ -50,8 +54,64 @@ def validate(directory: Path, terraform: str, env: dict[str, str]) -> list[str]:
 
 
 def check_fmt(root: Path, terraform: str, env: dict[str, str]) -> list[str]:
-    result = run([terraform, "fmt", "-check", "-recursive", "-list=true"], root, env)
-    return [f"not formatted: {line}" for line in result.stdout.split()]
+    """Unformatted files, and every file fmt could not parse (it lists only the former)."""
+    cmd = [terraform, "fmt", "-check", "-recursive", "-list=true", "-no-color"]
+    result = run(cmd, root, env)
+    failures = [f"not formatted: {line}" for line in result.stdout.split()]
+    # Each diagnostic reads "Error: <summary>" followed by "on <file> line <n>...".
+    for summary, where in re.findall(r"Error: (.+?)\n.*?\bon (\S+ line \d+)", result.stderr, re.S):
+        failures.append(f"fmt cannot parse {where}: {summary.strip()}")
+    if result.returncode != 0 and not failures:
+        failures.append(f"terraform fmt exited {result.returncode}: {result.stderr.strip()[-500:]}")
+    return failures
+
+
+def tflint_runs(root: Path) -> list[tuple[Path, Path | None]]:
+    """(directory, var file) pairs: every module alone, the root once per profile."""
+    modules = [(directory, None) for directory in terraform_dirs(root)[1:]]
+    profiles = sorted((root / "envs").glob("*.tfvars"))
+    return [*modules, *((root, var_file) for var_file in profiles or [None])]
+
+
+def lint(directory: Path, var_file: Path | None, config: Path) -> list[str]:
+    """tflint one configuration; return one line per issue or error (empty when clean)."""
+    pins = tc.TflintPins.load()
+    binary = tc.tflint_binary(pins)
+    if not binary.exists():
+        return ["tflint is not installed: run `make tools`"]
+    cmd = [str(binary), f"--chdir={directory}", f"--config={config}", "--format=json"]
+    if var_file is not None:
+        cmd.append(f"--var-file={var_file}")
+    env = {**os.environ, **tc.tflint_env(pins)}
+    # Run from the tree's root, so tflint names files relative to it.
+    result = run(cmd, config.parent, env)
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return [f"tflint did not report JSON (exit {result.returncode}): {result.stderr[-500:]}"]
+    failures = []
+    for issue in report.get("issues", []):
+        where = issue.get("range", {})
+        location = f"{where.get('filename', '?')}:{where.get('start', {}).get('line', '?')}"
+        failures.append(f"{location}: {issue['rule']['name']}: {issue['message']}")
+    failures += [f"tflint error: {error.get('message')}" for error in report.get("errors", [])]
+    if result.returncode != 0 and not failures:
+        failures.append(f"tflint exited {result.returncode}: {result.stderr.strip()[-500:]}")
+    return failures
+
+
+def check_tflint(root: Path) -> list[str]:
+    """Lint every module and the root with each profile's variables, using `.tflint.hcl`."""
+    config = root / ".tflint.hcl"
+    failures = []
+    for directory, var_file in tflint_runs(root):
+        name = str(directory.relative_to(root))
+        if var_file is not None:
+            name += f" ({var_file.relative_to(root)})"
+        issues = lint(directory, var_file, config)
+        print(f"  tflint {name}: {'ok' if not issues else f'{len(issues)} issue(s)'}")
+        failures += [f"{name}: {issue}" for issue in issues]
+    return failures
 
 
 def documented_skips(config: Path) -> set[str]:
@@ -72,10 +132,21 @@ def check_checkov(root: Path) -> list[str]:
         reports = json.loads(result.stdout)
     except json.JSONDecodeError:
         return [f"checkov did not report JSON: {result.stderr.strip()[-500:]}"]
-    failures = []
+    failures: list[str] = []
     listed = documented_skips(config)
+    # With nothing to scan checkov prints a bare summary instead of a report per framework.
+    if isinstance(reports, dict) and "check_type" not in reports:
+        reports = []
+    if not reports:
+        return ["checkov scanned no Terraform resources (is --root the repository?)"]
     for report in reports if isinstance(reports, list) else [reports]:
         summary = report.get("summary", {})
+        results = report.get("results", {})
+        failures += [
+            f"checkov could not parse {path}" for path in results.get("parsing_errors", [])
+        ]
+        if not summary.get("resource_count"):
+            failures.append(f"checkov {report.get('check_type')} scanned no resources")
         print(
             f"  checkov {report.get('check_type')}: {summary.get('passed', 0)} passed, "
             f"{summary.get('failed', 0)} failed, {summary.get('skipped', 0)} skipped"
@@ -97,7 +168,7 @@ def check_checkov(root: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tf_check", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=tc.REPO_ROOT, help="tree to check")
-    parser.add_argument("--skip-checkov", action="store_true", help="only fmt and validate")
+    parser.add_argument("--skip-checkov", action="store_true", help="only fmt, validate, tflint")
     args = parser.parse_args(argv)
     try:
         terraform = str(tc.terraform_bin())
@@ -115,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         status = "ok" if not errors else f"{len(errors)} error(s)"
         print(f"  validate {directory.relative_to(root)}: {status}")
         failures += [f"{directory.relative_to(root)}: {error}" for error in errors]
+    failures += check_tflint(root)
     if not args.skip_checkov:
         failures += check_checkov(root)
 

@@ -177,7 +177,9 @@ def registration_role_policy(plan: dict[str, Any]) -> dict[str, Any]:
             if "sts:AssumeRole" in actions:
                 continue
             statements.append(
-                allow(statement.get("sid") or "?", sorted(actions), statement.get("resources"))
+                allow(
+                    statement.get("sid") or "?", sorted(actions), statement.get("resources") or []
+                )
                 | {"Effect": statement.get("effect") or "Allow"}
             )
     assert statements, f"no permission statements planned in {module or 'the root module'}"
@@ -187,6 +189,11 @@ def registration_role_policy(plan: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="module", params=["local", "aws"])
 def plan(request: pytest.FixtureRequest) -> dict[str, Any]:
     return request.getfixturevalue(f"{request.param}_plan")
+
+
+@pytest.mark.terraform
+def test_the_role_has_no_wildcard_action_or_resource(plan: dict[str, Any]) -> None:
+    assert wildcard_grants(registration_role_policy(plan)) == []
 
 
 @pytest.mark.terraform
