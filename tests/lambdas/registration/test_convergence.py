@@ -203,10 +203,10 @@ class FlakyMySQL:
     def __init__(self, store: Any, faults: Faults) -> None:
         self._store, self._faults = store, faults
 
-    def upsert(self, registrations: Any) -> int:
+    def upsert(self, registrations: Any, check_deadline: Any) -> int:
         if self._faults.mysql:
             raise StoreUnavailableError("injected: MySQL down for this attempt")
-        return int(self._store.upsert(registrations))
+        return int(self._store.upsert(registrations, check_deadline))
 
     def close(self) -> None:
         self._store.close()

@@ -15,9 +15,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from registration.config import AWS_MAX_ATTEMPTS
 from registration.errors import StoreUnavailableError
 from registration.models import Registration
-from registration.resources import AWS_CLIENT_CONFIG, AWS_MAX_ATTEMPTS
+from registration.resources import AWS_CLIENT_CONFIG
 from registration.stores.dynamodb import DynamoDBStore, WriteOutcome, to_item
 from scripts.harness.chaos.fault_proxy import FaultProxy
 from scripts.harness.stack import local_stores
