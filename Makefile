@@ -137,6 +137,10 @@ test: $(STAMP) runtime ## Everything CI runs: lint, the Terraform gate, pytest
 	$(MAKE) tf-check
 	$(PY) -m pytest
 
+.PHONY: convergence-long
+convergence-long: $(STAMP) ## The handler's convergence property at 10,000 examples (long hypothesis profile)
+	$(PY) -m pytest tests/lambdas/registration/test_convergence.py --hypothesis-profile=long -q
+
 clean: ## Remove build output and local state (not the toolchain cache)
 	rm -rf dist build .local .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -not -path './.venv*' -exec rm -rf {} +

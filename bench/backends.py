@@ -9,12 +9,18 @@ inserts fresh users instead of measuring no-op updates of the previous row's dat
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import queue
 import secrets
+import socket
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from scripts.harness.stack import local_stores, processes
 from scripts.harness.stack.mariadb import MariaDBServer
@@ -110,3 +116,91 @@ class NullDynamoDB:
 
     def put_item(self, **_: Any) -> dict[str, Any]:
         return {}
+
+
+class LatencyProxy:
+    """A TCP proxy on 127.0.0.1:<port> that delivers every reply ``delay_s`` after it arrived.
+
+    In front of moto and MariaDB it adds one network latency of ``delay_s`` (5 ms: an
+    in-region call on AWS) to each request/response round trip, whatever the protocol: a reply
+    in several TCP chunks is shifted as a whole, not delayed per chunk, and concurrent calls
+    overlap their waits as they do on a network.
+    """
+
+    def __init__(self, upstream: tuple[str, int], delay_s: float) -> None:
+        self._upstream = upstream
+        self._delay_s = delay_s
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._sockets: list[socket.socket] = [self._listener]
+        self.port: int = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self._listener.accept()
+                server = socket.create_connection(self._upstream)
+                for sock in (client, server):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._sockets += [client, server]
+                self._start(self._forward, client, server)
+                replies: queue.SimpleQueue[tuple[float, bytes]] = queue.SimpleQueue()
+                self._start(self._receive, server, replies)
+                self._start(self._deliver, replies, client)
+
+    @staticmethod
+    def _start(target: Any, *args: Any) -> None:
+        threading.Thread(target=target, args=args, daemon=True).start()
+
+    @staticmethod
+    def _forward(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+    @staticmethod
+    def _receive(source: socket.socket, replies: queue.SimpleQueue[tuple[float, bytes]]) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                replies.put((time.monotonic(), chunk))
+        replies.put((time.monotonic(), b""))
+
+    def _deliver(
+        self, replies: queue.SimpleQueue[tuple[float, bytes]], target: socket.socket
+    ) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                arrived, chunk = replies.get()
+                wait = arrived + self._delay_s - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                if not chunk:
+                    target.shutdown(socket.SHUT_WR)
+                    return
+                target.sendall(chunk)
+
+    def close(self) -> None:
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+@contextlib.contextmanager
+def behind_latency(
+    stores: local_stores.ProvisionedStores, delay_s: float
+) -> Iterator[local_stores.ProvisionedStores]:
+    """The same stores reached through a `LatencyProxy` each (moto's HTTP and MariaDB's TCP)."""
+    endpoint = urlsplit(stores.endpoint_url)
+    moto = LatencyProxy((endpoint.hostname or "127.0.0.1", endpoint.port or 80), delay_s)
+    mariadb = LatencyProxy((stores.database.host, stores.database.port), delay_s)
+    try:
+        yield dataclasses.replace(
+            stores,
+            endpoint_url=f"http://127.0.0.1:{moto.port}",
+            database=dataclasses.replace(stores.database, host="127.0.0.1", port=mariadb.port),
+        )
+    finally:
+        moto.close()
+        mariadb.close()

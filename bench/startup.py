@@ -39,17 +39,19 @@ IMPORTTIME_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
 
 
 def _probe(
-    code_dir: Path, runtime_dir: Path, modules: str, *flags: str
+    code_dir: Path, runtime_dir: Path, modules: str, *flags: str, python: str = sys.executable
 ) -> subprocess.CompletedProcess[str]:
     """Run the import probe in a fresh interpreter (stdout: seconds; stderr: -X output)."""
-    command = [sys.executable, "-I", "-S", "-B", *flags, "-c", IMPORT_PROBE]
+    command = [python, "-I", "-S", "-B", *flags, "-c", IMPORT_PROBE]
     command += [str(code_dir), str(runtime_dir), modules]
     env = {"PATH": os.environ.get("PATH", ""), "POWERTOOLS_SERVICE_NAME": "registration"}
     return subprocess.run(command, capture_output=True, text=True, check=True, env=env)
 
 
-def import_seconds(code_dir: Path, runtime_dir: Path, modules: str) -> float:
-    return float(_probe(code_dir, runtime_dir, modules).stdout.strip())
+def import_seconds(
+    code_dir: Path, runtime_dir: Path, modules: str, python: str = sys.executable
+) -> float:
+    return float(_probe(code_dir, runtime_dir, modules, python=python).stdout.strip())
 
 
 @dataclass(frozen=True)
@@ -66,13 +68,19 @@ class ImportTimes:
         return statistics.median(self.sdk_ms)
 
 
-def measure_imports(code_dir: Path, runtime_dir: Path, runs: int) -> ImportTimes:
-    """Alternate the two probes run by run, so background load hits both alike."""
+def measure_imports(
+    code_dir: Path, runtime_dir: Path, runs: int, python: str = sys.executable
+) -> ImportTimes:
+    """Alternate the two probes run by run, so background load hits both alike.
+
+    ``python`` is the interpreter (the runtime's 3.12 uses the zip's bytecode; another minor
+    version compiles the sources, as a zip without bytecode makes Lambda do).
+    """
     handler: list[float] = []
     sdk: list[float] = []
     for _ in range(runs):
-        handler.append(import_seconds(code_dir, runtime_dir, HANDLER_MODULE) * 1000)
-        sdk.append(import_seconds(code_dir, runtime_dir, SDK_MODULES) * 1000)
+        handler.append(import_seconds(code_dir, runtime_dir, HANDLER_MODULE, python) * 1000)
+        sdk.append(import_seconds(code_dir, runtime_dir, SDK_MODULES, python) * 1000)
     return ImportTimes(handler, sdk)
 
 
@@ -102,6 +110,34 @@ def measure_layers(code_dir: Path, runtime_dir: Path, runs: int) -> list[dict[st
         }
         for label, modules in IMPORT_LAYERS
     ]
+
+
+def compiled_runtime_dir(python: str, runtime_dir: Path, destination: Path) -> Path:
+    """The runtime's SDK with bytecode for ``python``, as Lambda's own image ships it.
+
+    The harness's SDK is installed for another Python; without this, every probe on 3.12 would
+    compile boto3 from source and hide the handler's share in the SDK's. The tree is mirrored
+    with real directories and symlinked files, so the compiled files land in the mirror and the
+    shared virtualenv is left alone.
+    """
+    for top in runtime_dir.iterdir():
+        source = top.resolve()
+        if source.is_file():
+            (destination / top.name).parent.mkdir(parents=True, exist_ok=True)
+            (destination / top.name).symlink_to(source)
+            continue
+        for path in source.rglob("*"):
+            if "__pycache__" in path.parts or not path.is_file():
+                continue
+            link = destination / top.name / path.relative_to(source)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(path)
+    subprocess.run(
+        [python, "-I", "-m", "compileall", "-q", "-j", "0", str(destination)],
+        check=True,
+        capture_output=True,
+    )
+    return destination
 
 
 def compiled_copy(code_dir: Path, destination: Path) -> Path:

@@ -471,7 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="build only this function (default: every lambdas/<name>/)",
     )
     parser.add_argument(
-        "--output", type=Path, default=None, help="with --source-dir (default: dist/<name>.zip)"
+        "--output",
+        type=Path,
+        default=None,
+        help="the one zip to write (default: dist/<name>.zip); alone, builds lambdas/registration",
     )
     parser.add_argument("--cache-dir", type=Path, default=None, help="default: $REG_CACHE_DIR")
     parser.add_argument(
@@ -493,11 +496,13 @@ def _shown(path: Path) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.output is not None and args.source_dir is None:
-        parser.error("--output needs --source-dir (one function)")
-    sources = [args.source_dir.resolve()] if args.source_dir else functions(LAMBDAS_DIR)
+    args = build_parser().parse_args(argv)
+    if args.source_dir is not None:
+        sources = [args.source_dir.resolve()]
+    elif args.output is not None:  # one zip named by the caller: the registration function's
+        sources = [DEFAULT_SOURCE_DIR]
+    else:
+        sources = functions(LAMBDAS_DIR)
     compiler = runtime_python()
     if compiler is None:
         print(

@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from hypothesis import settings as hypothesis_settings
 
 from scripts.harness.stack import local_stores, processes
 from scripts.harness.stack.mariadb import MariaDBServer, TlsFiles
@@ -169,3 +170,8 @@ def fresh_stores(
         ),
         names,
     )
+
+
+# `--hypothesis-profile=long` (the make chaos-style runs): property tests that take their example
+# count from the profile run 10,000 examples instead of their default.
+hypothesis_settings.register_profile("long", max_examples=10_000)

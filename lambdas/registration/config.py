@@ -15,10 +15,42 @@ DEFAULT_DB_PORT = 3306
 # Short on purpose: inside a VPC an unreachable endpoint otherwise hangs until the Lambda timeout.
 DEFAULT_DB_CONNECT_TIMEOUT_S = 3
 DEFAULT_DB_READ_TIMEOUT_S = 5
-# Stop starting new writes when less than this is left; see processing.Deadline.
-DEFAULT_TIME_RESERVE_MS = 3000
+# boto3 clients (DynamoDB, SQS, Secrets Manager): fail fast inside a VPC (the endpoints are in
+# the VPC: a connect takes milliseconds or never happens). Attempts in all, the first included.
+AWS_CONNECT_TIMEOUT_S = 1
+AWS_READ_TIMEOUT_S = 2
+AWS_MAX_ATTEMPTS = 3
+# botocore's standard retry mode sleeps up to min(2**i, 20) s before retry i (throttling).
+AWS_MAX_BACKOFF_S = 20
+# Server reads while a MySQL connection is opened: greeting, TLS handshake, authentication
+# result, the session set-up statement (init_command).
+MYSQL_CONNECT_READS = 4
+# Headroom for our own work around a step (logging, the response) and the clock's granularity.
+RESERVE_MARGIN_MS = 1000
 # Where package.py puts the RDS CA bundle when one is committed beside the handler.
 BUNDLED_CA_PATH = Path(__file__).resolve().parent / "certs" / "rds-global-bundle.pem"
+
+
+def aws_call_worst_ms() -> int:
+    """The longest one boto3 call can take: every attempt timing out, with the longest backoffs."""
+    attempts_ms = AWS_MAX_ATTEMPTS * (AWS_CONNECT_TIMEOUT_S + AWS_READ_TIMEOUT_S) * 1000
+    backoff_ms = sum(
+        min(2**retry, AWS_MAX_BACKOFF_S) * 1000 for retry in range(1, AWS_MAX_ATTEMPTS)
+    )
+    return attempts_ms + backoff_ms
+
+
+def minimum_time_reserve_ms(db_connect_timeout_s: int, db_read_timeout_s: int) -> int:
+    """The time a step may still take once started, so no step is cut off by the timeout.
+
+    The deadline is checked before every blocking step, so the reserve is the slowest single
+    step: a boto3 call (a put, a DLQ send, the DB secret read) with all its attempts, or a MySQL
+    connect, which is the TCP connect plus `MYSQL_CONNECT_READS` reads (greeting, TLS,
+    authentication, session set-up), each bounded by the read timeout. A statement or a ping is
+    one read.
+    """
+    mysql_connect_ms = (db_connect_timeout_s + MYSQL_CONNECT_READS * db_read_timeout_s) * 1000
+    return max(aws_call_worst_ms(), mysql_connect_ms) + RESERVE_MARGIN_MS
 
 
 class ConfigError(Exception):
@@ -80,6 +112,17 @@ class Settings:
         port = integer("DB_PORT", DEFAULT_DB_PORT)
         tls = _tls_mode(environ.get("DB_TLS", "").strip() or TlsMode.VERIFY, problems)
         ca_bundle = _ca_bundle(tls, environ.get("DB_CA_BUNDLE", "").strip(), problems)
+        connect_timeout_s = integer("DB_CONNECT_TIMEOUT", DEFAULT_DB_CONNECT_TIMEOUT_S)
+        read_timeout_s = integer("DB_READ_TIMEOUT", DEFAULT_DB_READ_TIMEOUT_S)
+        minimum_reserve_ms = minimum_time_reserve_ms(connect_timeout_s, read_timeout_s)
+        time_reserve_ms = integer("TIME_RESERVE_MS", minimum_reserve_ms)
+        if time_reserve_ms < minimum_reserve_ms:
+            problems.append(
+                f"TIME_RESERVE_MS={time_reserve_ms} is below the {minimum_reserve_ms} ms one write "
+                f"step can take (a MySQL connect with DB_CONNECT_TIMEOUT={connect_timeout_s} s "
+                f"and DB_READ_TIMEOUT={read_timeout_s} s, or a boto3 call of {AWS_MAX_ATTEMPTS} "
+                "attempts); leave it unset to use that"
+            )
         settings = cls(
             table_name=table_name,
             dlq_url=dlq_url,
@@ -90,10 +133,10 @@ class Settings:
                 secret_arn=secret_arn,
                 tls=tls,
                 ca_bundle=ca_bundle,
-                connect_timeout_s=integer("DB_CONNECT_TIMEOUT", DEFAULT_DB_CONNECT_TIMEOUT_S),
-                read_timeout_s=integer("DB_READ_TIMEOUT", DEFAULT_DB_READ_TIMEOUT_S),
+                connect_timeout_s=connect_timeout_s,
+                read_timeout_s=read_timeout_s,
             ),
-            time_reserve_ms=integer("TIME_RESERVE_MS", DEFAULT_TIME_RESERVE_MS),
+            time_reserve_ms=time_reserve_ms,
         )
         if problems:
             raise ConfigError("invalid function environment: " + "; ".join(problems))

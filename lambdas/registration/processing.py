@@ -64,8 +64,9 @@ class RemainingTimeSource(Protocol):
 class Deadline:
     """Raises before a write when less than ``reserve_ms`` of the invocation is left.
 
-    The reserve must cover the slowest single step (a MySQL round-trip bounded by its read
-    timeout, or a DynamoDB put with its retries), so a started write always finishes.
+    Checked before every step that can block (a MySQL statement or reconnect, each DynamoDB put,
+    each DLQ call). The reserve covers the slowest single step (config.minimum_time_reserve_ms),
+    so a step once started always finishes before the function timeout.
     """
 
     def __init__(self, context: RemainingTimeSource, reserve_ms: int) -> None:
@@ -153,7 +154,7 @@ class RegistrationBatch:
     def _write_stores(self, newest: list[Registration]) -> None:
         try:
             self._deadline.check("the MySQL upsert")
-            self._counts["mysql_rows"] = self._resources.mysql.upsert(newest)
+            self._counts["mysql_rows"] = self._resources.mysql.upsert(newest, self._deadline.check)
         except TransientError as failure:
             self._mysql_failure = failure
             self._logger.warning(
@@ -184,7 +185,9 @@ class RegistrationBatch:
             future: Future[SendResults] = Future()
             future.set_result({rejection.source_message_id: failure for rejection in rejections})
             return future
-        return self._resources.pool.submit(self._resources.dead_letters.send_all, rejections)
+        return self._resources.pool.submit(
+            self._resources.dead_letters.send_all, rejections, self._deadline.check
+        )
 
     def handle_record(self, record: SQSRecord) -> str:
         """BatchProcessor's record handler: return = handled, raise = batch item failure."""

@@ -15,7 +15,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from registration.config import Settings
+from registration.config import (
+    AWS_CONNECT_TIMEOUT_S,
+    AWS_MAX_ATTEMPTS,
+    AWS_READ_TIMEOUT_S,
+    Settings,
+)
 from registration.stores.dead_letter import DeadLetterQueue
 from registration.stores.dynamodb import DynamoDBStore
 from registration.stores.mysql import (
@@ -26,12 +31,10 @@ from registration.stores.mysql import (
 )
 
 # Fail fast inside a VPC (a missing route otherwise hangs); "standard" retries back off on
-# throttling before the error becomes a batch item failure.
-AWS_CONNECT_TIMEOUT_S = 2
-AWS_READ_TIMEOUT_S = 5
-# Attempts in all, the first included. botocore's "max_attempts" key counts retries only (one more
-# call than its name says), so the total is spelled out.
-AWS_MAX_ATTEMPTS = 3
+# throttling before the error becomes a batch item failure. The timeouts decide the time reserve
+# (config.minimum_time_reserve_ms).
+# botocore's "max_attempts" key counts retries only (one more call than its name says), so the
+# total is spelled out.
 AWS_CLIENT_CONFIG = Config(
     connect_timeout=AWS_CONNECT_TIMEOUT_S,
     read_timeout=AWS_READ_TIMEOUT_S,

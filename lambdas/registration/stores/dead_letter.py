@@ -8,13 +8,13 @@ on its own is sent once more, and if that fails too, only that record is retried
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from registration.errors import DeadLetterError, ValidationError
+from registration.errors import DeadLetterError, TransientError, ValidationError
 
 # SQS limits an attribute value only by the message size; keep details to one readable line.
 MAX_DETAIL_LENGTH = 500
@@ -49,7 +49,7 @@ class Rejection:
 
 
 # Per source message id: the DLQ message id, or why it could not be sent.
-SendResults = dict[str, str | DeadLetterError]
+SendResults = dict[str, str | TransientError]
 
 
 class DeadLetterQueue:
@@ -57,13 +57,27 @@ class DeadLetterQueue:
         self._client = client
         self._queue_url = queue_url
 
-    def send_all(self, rejections: Sequence[Rejection]) -> SendResults:
-        """Forward every rejected body unchanged; never raises, failures are per message."""
+    def send_all(
+        self,
+        rejections: Sequence[Rejection],
+        check_deadline: Callable[[str], None] = lambda step: None,
+    ) -> SendResults:
+        """Forward every rejected body unchanged; never raises, failures are per message.
+
+        ``check_deadline`` runs before each call; when it raises, the messages not yet sent get
+        its error (the records are retried by SQS).
+        """
         results: SendResults = {}
         pending = list(rejections)
         for attempt in range(2):
             failed: list[Rejection] = []
             for chunk in _chunks(pending):
+                try:
+                    check_deadline("a DLQ send")
+                except TransientError as no_time:
+                    for rejection in chunk:
+                        results[rejection.source_message_id] = no_time
+                    continue
                 if len(chunk) == 1 and chunk[0].size() > MAX_BATCH_BYTES:
                     failed += self._send_one(chunk[0], results)
                 else:

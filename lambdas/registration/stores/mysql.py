@@ -28,7 +28,7 @@ import pymysql.err
 from botocore.exceptions import BotoCoreError, ClientError
 
 from registration.config import DatabaseSettings, TlsMode
-from registration.errors import CredentialsError, StoreUnavailableError
+from registration.errors import CredentialsError, StoreUnavailableError, TransientError
 from registration.models import VERSION_LENGTH, Registration
 
 
@@ -113,7 +113,11 @@ class MySQLConnectionProvider:
         self._last_used = float("-inf")
         self._tls_context = build_tls_context(settings)
 
-    def run(self, work: Callable[[pymysql.connections.Connection], T]) -> T:
+    def run(
+        self,
+        work: Callable[[pymysql.connections.Connection], T],
+        check_deadline: Callable[[str], None] = lambda step: None,
+    ) -> T:
         """Run ``work`` on the connection; raises `StoreUnavailableError` on any MySQL error.
 
         A recently used connection is trusted without a ping; if the server dropped it meanwhile,
@@ -125,17 +129,17 @@ class MySQLConnectionProvider:
         started = self._clock()
         try:
             try:
-                return self._run_once(work)
+                return self._run_once(work, check_deadline)
             except pymysql.err.MySQLError as error:
                 timed_out = self._clock() - started >= self._settings.read_timeout_s
                 if not trusted or timed_out or not is_connection_lost(error):
                     raise
                 self.discard(error)
-                return self._run_once(work)
+                return self._run_once(work, check_deadline)
         except pymysql.err.MySQLError as error:
             self.discard(error)
             raise StoreUnavailableError(f"MySQL unavailable: {describe_error(error)}") from error
-        except StoreUnavailableError:
+        except TransientError:
             self.discard()
             raise
         except Exception as error:
@@ -145,17 +149,32 @@ class MySQLConnectionProvider:
             self.discard()
             raise StoreUnavailableError(f"MySQL client failed: {type(error).__name__}") from error
 
-    def _run_once(self, work: Callable[[pymysql.connections.Connection], T]) -> T:
-        result = work(self._checked_connection())
+    def _run_once(
+        self,
+        work: Callable[[pymysql.connections.Connection], T],
+        check_deadline: Callable[[str], None],
+    ) -> T:
+        result = work(self._checked_connection(check_deadline))
         self._last_used = self._clock()
         return result
 
-    def _checked_connection(self) -> pymysql.connections.Connection:
+    def _checked_connection(
+        self, check_deadline: Callable[[str], None]
+    ) -> pymysql.connections.Connection:
+        """The connection to use, each blocking step started only with its time reserve left."""
         connection = self._connection
-        if connection is not None and (self._recently_used() or self._alive(connection)):
+        if connection is not None and self._recently_used():
             return connection
+        if connection is not None:
+            check_deadline("a MySQL ping")
+            if self._alive(connection):
+                return connection
         self.discard()
-        self._connection = self._connect()
+        if self._credentials is None:
+            check_deadline("the DB secret read")
+            self._credentials = self._load_credentials()
+        check_deadline("a MySQL connect")
+        self._connection = self._connect(self._credentials)
         return self._connection
 
     def _recently_used(self) -> bool:
@@ -187,15 +206,13 @@ class MySQLConnectionProvider:
             with contextlib.suppress(pymysql.err.Error):
                 connection.close()
 
-    def _connect(self) -> pymysql.connections.Connection:
-        if self._credentials is None:
-            self._credentials = self._load_credentials()
+    def _connect(self, credentials: DatabaseCredentials) -> pymysql.connections.Connection:
         settings = self._settings
         return pymysql.connect(
             host=settings.host,
             port=settings.port,
-            user=self._credentials.username,
-            password=self._credentials.password,
+            user=credentials.username,
+            password=credentials.password,
             database=settings.name,
             charset="utf8mb4",
             # Each batch is one INSERT statement, atomic on its own: no COMMIT round-trip.
@@ -285,7 +302,11 @@ class MySQLStore:
         self._connections = connections
         self._schema_ready = False
 
-    def upsert(self, registrations: Sequence[Registration]) -> int:
+    def upsert(
+        self,
+        registrations: Sequence[Registration],
+        check_deadline: Callable[[str], None] = lambda step: None,
+    ) -> int:
         """Write a batch in multi-row statements of `MAX_ROWS_PER_STATEMENT`; returns the rows.
 
         Each statement is autocommitted on its own, in user_id order; the batch as a whole is
@@ -300,12 +321,15 @@ class MySQLStore:
         def write(connection: pymysql.connections.Connection) -> None:
             with connection.cursor() as cursor:
                 if not self._schema_ready:
+                    check_deadline("the MySQL schema statement")
                     cursor.execute(CREATE_USERS_TABLE)
                 for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT):
+                    check_deadline("a MySQL statement")
                     # One INSERT … VALUES (…), (…) statement per chunk (pymysql's rewrite).
                     cursor.executemany(UPSERT_USERS, rows[start : start + MAX_ROWS_PER_STATEMENT])
 
-        self._connections.run(write)  # raises StoreUnavailableError on any MySQL error
+        # Raises StoreUnavailableError on any MySQL error, TimeBudgetExhaustedError from the check.
+        self._connections.run(write, check_deadline)
         self._schema_ready = True
         return len(rows)
 

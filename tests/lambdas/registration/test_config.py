@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from registration.config import BUNDLED_CA_PATH, ConfigError, Settings, TlsMode
+from registration.config import (
+    AWS_CONNECT_TIMEOUT_S,
+    AWS_MAX_ATTEMPTS,
+    AWS_READ_TIMEOUT_S,
+    BUNDLED_CA_PATH,
+    RESERVE_MARGIN_MS,
+    ConfigError,
+    Settings,
+    TlsMode,
+    minimum_time_reserve_ms,
+)
 
 BASE = {
     "TABLE_NAME": "users",
@@ -19,18 +29,35 @@ BASE = {
 
 
 def test_complete_environment() -> None:
-    settings = Settings.from_environ({**BASE, "DB_PORT": "3307", "TIME_RESERVE_MS": "1500"})
+    settings = Settings.from_environ({**BASE, "DB_PORT": "3307", "TIME_RESERVE_MS": "60000"})
     assert settings.table_name == "users"
     assert settings.database.port == 3307
     assert settings.database.tls is TlsMode.OFF
-    assert settings.time_reserve_ms == 1500
+    assert settings.time_reserve_ms == 60000
     assert settings.database.connect_timeout_s == 3
 
 
 def test_defaults() -> None:
     settings = Settings.from_environ(BASE)
     assert settings.database.port == 3306
-    assert settings.time_reserve_ms == 3000
+    assert settings.time_reserve_ms == minimum_time_reserve_ms(3, 5)
+
+
+def test_the_reserve_covers_the_slowest_single_step() -> None:
+    """A boto3 call with every attempt and backoff, or a MySQL connect with its reads."""
+    aws_call_ms = AWS_MAX_ATTEMPTS * (AWS_CONNECT_TIMEOUT_S + AWS_READ_TIMEOUT_S) * 1000 + sum(
+        min(2**retry, 20) * 1000 for retry in range(1, AWS_MAX_ATTEMPTS)
+    )
+    assert aws_call_ms == 15_000
+    assert minimum_time_reserve_ms(1, 1) == aws_call_ms + RESERVE_MARGIN_MS
+    assert minimum_time_reserve_ms(3, 5) == (3 + 4 * 5) * 1000 + RESERVE_MARGIN_MS
+
+
+def test_a_reserve_smaller_than_one_write_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"TIME_RESERVE_MS=3000 is below the \d+ ms one write"):
+        Settings.from_environ({**BASE, "TIME_RESERVE_MS": "3000"})
+    slower = Settings.from_environ({**BASE, "DB_READ_TIMEOUT": "20"})
+    assert slower.time_reserve_ms == minimum_time_reserve_ms(3, 20)
 
 
 def test_every_missing_variable_is_named_at_once() -> None:

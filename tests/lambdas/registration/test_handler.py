@@ -13,7 +13,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from registration import app, resources
-from registration.config import ConfigError
+from registration.config import ConfigError, Settings
 from scripts.harness.stack import local_stores, processes
 from tests.lambdas.registration.support import (
     ContextStub,
@@ -224,8 +224,10 @@ def test_records_are_handed_back_when_time_runs_short(handler_stores: HandlerSto
         + ["not json"]
     )
     ids = message_ids(event)
-    # Calls: the DLQ send, the MySQL upsert, then one before each DynamoDB write; reserve 3000 ms.
-    context = ContextStub(remaining_ms=[20_000, 12_000, 2_999])
+    # Checked before: the DLQ send (submitted, then called), the MySQL write, its secret read,
+    # connect, schema statement and upsert statement; then before each DynamoDB put.
+    reserve = Settings.from_environ(function_environment(handler_stores.stores)).time_reserve_ms
+    context = ContextStub(remaining_ms=[reserve + 1_000] * 7 + [reserve - 1])
     response = handler_stores.invoke(event, context)
     assert failures(response) == set(ids[:5])
     assert set(handler_stores.mysql_users()) == {f"u-{n}" for n in range(5)}

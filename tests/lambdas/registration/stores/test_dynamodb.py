@@ -7,17 +7,23 @@ answers DynamoDB calls with the throttling errors AWS sends.
 
 from __future__ import annotations
 
+import http.client
+import socket
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
+from registration.config import AWS_MAX_ATTEMPTS
 from registration.errors import StoreUnavailableError
 from registration.models import Registration
-from registration.resources import AWS_CLIENT_CONFIG, AWS_MAX_ATTEMPTS
+from registration.resources import AWS_CLIENT_CONFIG
 from registration.stores.dynamodb import DynamoDBStore, WriteOutcome, to_item
 from scripts.harness.chaos.fault_proxy import FaultProxy
 from scripts.harness.stack import local_stores
@@ -91,6 +97,64 @@ def test_equal_version_counts_as_applied(table: tuple[Any, str]) -> None:
     assert store.put(INCOMING) is WriteOutcome.APPLIED
     assert store.put(Registration("u-1", "Ada", "ada@example.com", T0)) is WriteOutcome.APPLIED
     assert stored(table) == to_item(INCOMING)
+
+
+class LosesFirstResponse:
+    """An HTTP proxy to moto that forwards the first request but drops the connection instead
+    of answering it: a PutItem applied by DynamoDB whose response never reached the client."""
+
+    def __init__(self, upstream_url: str) -> None:
+        upstream = urlsplit(upstream_url)
+        self.requests = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                connection = http.client.HTTPConnection(upstream.hostname, upstream.port)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                connection.request("POST", self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+                connection.close()
+                proxy.requests += 1
+                if proxy.requests == 1:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in {"connection", "transfer-encoding", "content-length"}:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Silent."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.endpoint_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_a_lost_response_retried_by_botocore_counts_as_applied(
+    fresh_stores: local_stores.ProvisionedStores,
+) -> None:
+    proxy = LosesFirstResponse(fresh_stores.endpoint_url)
+    try:
+        store = DynamoDBStore(client(proxy.endpoint_url), fresh_stores.table_name)
+        assert store.put(INCOMING) is WriteOutcome.APPLIED
+        assert proxy.requests == 2  # applied, response lost, retried: the condition failed
+    finally:
+        proxy.close()
+    assert stored((client(fresh_stores.endpoint_url), fresh_stores.table_name)) == to_item(INCOMING)
 
 
 def test_throttling_is_retried_by_botocore_then_transient(
