@@ -51,9 +51,8 @@ def reconcile_stores(
     host: str | None = None,
     port: int | None = None,
     ca: Path | None = None,
-    show_progress: bool | None = None,
 ) -> divergence.Summary:
-    """Compare (and repair) both whole stores; `show_progress` None: a bar only on a terminal."""
+    """Compare (and repair) both whole stores, with a progress bar when on a terminal."""
     dynamodb = session.client("dynamodb")
     summary = divergence.Summary()
     database = {"host": host, "port": port, "ca": ca}
@@ -67,15 +66,13 @@ def reconcile_stores(
             dynamodb, stack.table_name
         )
         writes = divergence.HandlerWrites(dynamodb, stack.table_name, lookup) if repair else None
-        disable = None if show_progress is None else not show_progress  # None: unless a tty
-        with tqdm(total=total, unit="row", desc=PROG, disable=disable) as bar:
+        # disable=None: a bar on a terminal, nothing in logs and pipes.
+        with tqdm(total=total, unit="row", desc=PROG, disable=None) as bar:
             pages = divergence.find(
-                dynamodb, stack.table_name, scan, lookup,
-                segments=segments, progress=bar.update, summary=summary,
+                dynamodb, stack.table_name, scan, lookup, summary,
+                segments=segments, progress=bar.update,
             )  # fmt: skip
             for page in pages:
-                for found in page:
-                    summary.add(found)
                 if writes is not None and page:
                     touched = divergence.repair(writes, page, summary)
                     summary.still_divergent += divergence.recheck(

@@ -164,10 +164,14 @@ class Summary:
     def divergent(self) -> int:
         return sum(self.found.values())
 
-    def add(self, divergence: Divergence) -> None:
-        self.found[divergence.kind] += 1
-        if len(self.first_ids[divergence.kind]) < FIRST_IDS:
-            self.first_ids[divergence.kind].append(divergence.user_id)
+    def count(self, candidates: Iterable[Divergence | None]) -> list[Divergence]:
+        """Count the divergences among `candidates` (None: the user matched); return them."""
+        found = [d for d in candidates if d is not None]
+        for divergence in found:
+            self.found[divergence.kind] += 1
+            if len(self.first_ids[divergence.kind]) < FIRST_IDS:
+                self.first_ids[divergence.kind].append(divergence.user_id)
+        return found
 
     def lines(self, repaired: bool) -> list[str]:
         lines = [f"{self.mysql_rows} user(s) in MySQL, {self.dynamodb_items} in DynamoDB"]
@@ -200,33 +204,31 @@ def find(
     table: str,
     scan_connection: pymysql.connections.Connection,
     lookup_connection: pymysql.connections.Connection,
+    summary: Summary,
     *,
     segments: int = store_readers.SCAN_SEGMENTS,
     progress: Progress = _no_progress,
-    summary: Summary | None = None,
 ) -> Iterator[list[Divergence]]:
-    """Both passes; yields each page's divergences (often empty) as soon as it is compared.
+    """Both passes; yields each page's divergences (often none) as soon as it is compared,
+    counted in `summary` with the rows read.
 
     `scan_connection` streams MySQL and serves nothing else meanwhile; `lookup_connection` (may
-    be the same one: pass 2 starts after pass 1 ends) answers pass 2's lookups. Counts rows into
-    `summary` when given.
+    be the same one: pass 2 starts after pass 1 ends) answers pass 2's lookups.
     """
     for page in store_readers.scan_mysql(scan_connection):
         in_dynamodb = store_readers.read_dynamodb(dynamodb, table, (u.user_id for u in page))
-        if summary is not None:
-            summary.mysql_rows += len(page)
+        summary.mysql_rows += len(page)
         progress(len(page))
-        yield [
-            d
-            for user in page
-            if (d := compare(user.user_id, user, in_dynamodb.get(user.user_id))) is not None
-        ]
+        yield summary.count(
+            compare(user.user_id, user, in_dynamodb.get(user.user_id)) for user in page
+        )
     for page in store_readers.scan_dynamodb(dynamodb, table, segments=segments):
         in_mysql = store_readers.read_mysql(lookup_connection, (u.user_id for u in page))
-        if summary is not None:
-            summary.dynamodb_items += len(page)
+        summary.dynamodb_items += len(page)
         progress(len(page))
-        yield [Divergence(u.user_id, None, u) for u in page if u.user_id not in in_mysql]
+        yield summary.count(
+            Divergence(u.user_id, None, u) for u in page if u.user_id not in in_mysql
+        )
 
 
 def repair(writes: HandlerWrites, divergences: Iterable[Divergence], summary: Summary) -> list[str]:

@@ -36,13 +36,13 @@ class StoreKeys:
 def run_scope(ledger: Ledger) -> str | None:
     """The user_id prefix whose every row the run must explain; None when it cannot say.
 
-    A chaos run starts from empty stores (everything); a generated run prefixes its users with
-    its run id; users named by files may be anyone's, so their rows are not counted.
+    A chaos run on empty stores owns everything ("chaos"); generated and chaos runs prefix their
+    users with the run id; users named by files may be anyone's, so their rows are not counted.
     """
     source = ledger.header.source
     if source == "chaos":
         return ""
-    if source.startswith("generated"):
+    if source.startswith(("generated", "chaos")):  # e.g. "chaos on used stores"
         return f"{ledger.header.run_id}-"
     return None
 

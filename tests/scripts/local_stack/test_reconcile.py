@@ -177,7 +177,8 @@ def test_repair_never_overwrites_a_newer_write_that_raced_it(stores: Stores) -> 
     older = registration("raced", "Older")
     stores.put_mysql(older)
     found = [d for page in divergence.find(
-        stores.dynamodb, stores.stack.table_name, stores.connection, stores.connection
+        stores.dynamodb, stores.stack.table_name, stores.connection, stores.connection,
+        divergence.Summary(),
     ) for d in page]  # fmt: skip
     assert [(d.user_id, d.kind) for d in found] == [("raced", divergence.Kind.ONLY_MYSQL)]
     newer = registration("raced", "Newer", 1)

@@ -174,6 +174,8 @@ def test_the_run_scope_follows_the_ledger_source(run: Ledger) -> None:
     assert reconcile.run_scope(run) == "t-"
     chaos = dataclasses.replace(run, header=dataclasses.replace(run.header, source="chaos"))
     assert reconcile.run_scope(chaos) == ""
+    used = dataclasses.replace(run, header=dataclasses.replace(run.header, source="chaos on used"))
+    assert reconcile.run_scope(used) == "t-"
     files = dataclasses.replace(run, header=dataclasses.replace(run.header, source="files: a"))
     assert reconcile.run_scope(files) is None
     report = reconcile.reconcile(files, CORRECT_STATE, CORRECT_STATE, dead_letters(run))
