@@ -38,6 +38,17 @@ class IngestApi:
     queue_url: str
     api_key: str | None
     session: Any
+    api_key_id: str | None = None
+
+    def outputs(self) -> dict[str, Any]:
+        """The root outputs Terraform would give for this API."""
+        return {
+            "ingest_api_id": self.api_id,
+            "ingest_stage_name": STAGE,
+            "ingest_url": f"https://{self.api_id}.execute-api.us-east-1.amazonaws.com/{STAGE}"
+            "/registrations",
+            "ingest_api_key_id": self.api_key_id,
+        }
 
     @property
     def client(self) -> Any:
@@ -72,10 +83,12 @@ def create_ingest_api(
     burst: int = 1000,
     quota: int | None = 100_000,
     origin: str | None = "https://app.example.com",
+    queue_url: str | None = None,
 ) -> IngestApi:
-    """The module's resources, one boto3 call each (modules/ingest_api/main.tf)."""
-    sqs = session.client("sqs")
-    queue_url = sqs.create_queue(QueueName="registrations")["QueueUrl"]
+    """The module's resources, one boto3 call each (modules/ingest_api/main.tf), sending to
+    `queue_url` (a queue named "registrations"), created when not given."""
+    if queue_url is None:
+        queue_url = session.client("sqs").create_queue(QueueName="registrations")["QueueUrl"]
     client = session.client("apigateway")
     api_id = client.create_rest_api(
         name="registrations-ingest", endpointConfiguration={"types": ["REGIONAL"]}
@@ -160,7 +173,7 @@ def create_ingest_api(
             {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(burst)},
         ],
     )
-    api_key = None
+    api_key = api_key_id = None
     if auth == "api_key":
         key = client.create_api_key(name="registrations-ingest", enabled=True)
         plan = client.create_usage_plan(
@@ -170,8 +183,8 @@ def create_ingest_api(
             **({"quota": {"limit": quota, "period": "DAY"}} if quota else {}),
         )
         client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
-        api_key = key["value"]
-    return IngestApi(api_id, queue_url, api_key, session)
+        api_key, api_key_id = key["value"], key["id"]
+    return IngestApi(api_id, queue_url, api_key, session, api_key_id)
 
 
 @dataclass
