@@ -20,7 +20,8 @@ import scripts.local_gateway
 from scripts.harness.gateway import api as api_model
 from scripts.harness.gateway import server
 from scripts.harness.stack import aws_session
-from tests.scripts.gateway.conftest import STAGE, body, create_ingest_api
+from tests.scripts.gateway.conftest import body
+from tests.scripts.gateway.support import STAGE, create_ingest_api
 
 pytestmark = pytest.mark.integration
 JSON = {"Content-Type": "application/json"}

@@ -15,7 +15,7 @@ import pytest
 from scripts import local_stack
 from scripts.harness.stack import outputs, processes
 from scripts.harness.stack import toolchain as tc
-from tests.scripts.gateway.conftest import create_ingest_api
+from tests.scripts.gateway.support import create_ingest_api
 from tests.scripts.local_stack.conftest import StackSpec, build_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
