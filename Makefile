@@ -20,7 +20,8 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_VERSION = $(shell sed -n '/^\[checkov\]/,$$ s/^version = "\(.*\)"/\1/p' toolchain.toml)
 
 .PHONY: help setup tools tf-check package invoke stores-up stores-down test lint clean \
-	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench
+	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench \
+	bench-gateway
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -91,6 +92,9 @@ chaos: local-up ## Faults + bad input under load on the local stack (N=10000 by 
 
 bench: $(STAMP) ## Benchmarks: prints a table, writes bench/results.json (BENCH_ARGS=--quick)
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+bench-gateway: $(STAMP) ## Local gateway: requests/s and p50/p99 at concurrency 1 and 8 (own moto)
+	$(PY) -m bench.gateway
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .
