@@ -284,7 +284,16 @@ class _Handler(BaseHTTPRequestHandler):
             body = b"x" * (MAX_PAYLOAD_BYTES + 1)
         else:
             body = self.rfile.read(length) if length else b""
-        response = self.server.gateway.handle(self.command, self.path, dict(self.headers), body)
+        try:
+            response = self.server.gateway.handle(self.command, self.path, dict(self.headers), body)
+        except Exception:
+            # A bug here must look like API Gateway's 500 to the client; the trace goes to the log.
+            LOG.exception("unexpected error serving %s %s", self.command, self.path)
+            response = Response(
+                500,
+                b'{"message": "Internal server error"}',
+                {"Content-Type": DEFAULT_CONTENT_TYPE, "x-amzn-ErrorType": "InternalServerError"},
+            )
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)

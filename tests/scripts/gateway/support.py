@@ -135,6 +135,43 @@ def create_ingest_api(
             if origin
             else {},
         )
+    if origin:  # the CORS preflight, answered by a MOCK integration
+        client.put_method(
+            restApiId=api_id,
+            resourceId=resource,
+            httpMethod="OPTIONS",
+            authorizationType="NONE",
+            apiKeyRequired=False,
+        )
+        client.put_integration(
+            restApiId=api_id,
+            resourceId=resource,
+            httpMethod="OPTIONS",
+            type="MOCK",
+            requestTemplates={"application/json": '{"statusCode":200}'},
+        )
+        preflight = {
+            "method.response.header.Access-Control-Allow-Origin": f"'{origin}'",
+            "method.response.header.Access-Control-Allow-Methods": "'POST,OPTIONS'",
+            "method.response.header.Access-Control-Allow-Headers": (
+                "'Content-Type,X-Api-Key,Authorization,X-Amz-Date,X-Amz-Security-Token'"
+            ),
+            "method.response.header.Access-Control-Max-Age": "'600'",
+        }
+        client.put_method_response(
+            restApiId=api_id,
+            resourceId=resource,
+            httpMethod="OPTIONS",
+            statusCode="200",
+            responseParameters=dict.fromkeys(preflight, True),
+        )
+        client.put_integration_response(
+            restApiId=api_id,
+            resourceId=resource,
+            httpMethod="OPTIONS",
+            statusCode="200",
+            responseParameters=preflight,
+        )
     client.create_deployment(restApiId=api_id, stageName=STAGE)
     client.update_stage(
         restApiId=api_id,
