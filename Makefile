@@ -30,7 +30,7 @@ CHECKOV_VERSION = $(shell sed -n '/^\[checkov\]/,$$ s/^version = "\(.*\)"/\1/p' 
 
 .PHONY: help setup runtime tools tf-check package invoke stores-up stores-down test lint clean \
 	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench \
-	release rollback lake
+	bench-gateway release rollback lake
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -127,6 +127,9 @@ lake: $(STAMP) ## Query the change lake with DuckDB (SQL="..." over view `change
 
 bench: $(STAMP) ## Benchmarks: prints a table, writes bench/results.json (BENCH_ARGS=--quick)
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+bench-gateway: $(STAMP) ## Local gateway: requests/s and p50/p99 at concurrency 1 and 8 (own moto)
+	$(PY) -m bench.gateway
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .

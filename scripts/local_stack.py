@@ -1,6 +1,6 @@
 """`make local-up` / `local-down` / `demo`: the whole stack on a laptop, no AWS, no Docker.
 
-    python -m scripts.local_stack up        # moto + MariaDB, package, apply (local), runner
+    python -m scripts.local_stack up        # moto + MariaDB, package, apply, runner, gateway
     python -m scripts.local_stack down      # stop all of it and remove its state
     python -m scripts.local_stack demo -n 1000 --invalid 0.05 --duplicates 0.05 --out-of-order 0.05
     python -m scripts.local_stack status
@@ -26,7 +26,8 @@ from typing import Any
 
 from scripts import package, send_messages, verify
 from scripts.harness import cli
-from scripts.harness.messages import drain, store_readers
+from scripts.harness.gateway import ingest_outputs
+from scripts.harness.messages import drain, ledger, store_readers
 from scripts.harness.stack import aws_session, mariadb, moto_server, outputs, processes
 from scripts.harness.stack import terraform as tf
 
@@ -56,6 +57,7 @@ class Layout:
     moto_port: int = moto_server.DEFAULT_PORT
     db_port: int = 3307
     mariadb: bool = True  # False: the function uses a MySQL the user runs (see the hint)
+    gateway_port: int | None = None  # the local API Gateway; None: a free port (tests)
 
     @property
     def endpoint_url(self) -> str:
@@ -90,6 +92,18 @@ class Layout:
     def runner_status(self) -> Path:
         return self.local_dir / "runner.json"
 
+    @property
+    def gateway_pidfile(self) -> Path:
+        return self.local_dir / "gateway.pid"
+
+    @property
+    def gateway_log(self) -> Path:
+        return self.local_dir / "gateway.log"
+
+    @property
+    def gateway_url_file(self) -> Path:
+        return self.local_dir / "gateway.url"
+
     def state_paths(self) -> list[Path]:
         """What `down` removes (the Terraform provider cache in terraform/data is kept)."""
         tf_dir = self.terraform_dir
@@ -103,6 +117,8 @@ class Layout:
             self.runner_status,
             self.runner_log,
             self.local_dir / "moto.log",
+            self.gateway_log,
+            self.gateway_url_file,
         ]
 
     def servers(self) -> tuple[moto_server.MotoServer, mariadb.MariaDBServer]:
@@ -124,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--local-dir", type=Path, default=Layout.local_dir)
     parser.add_argument("--moto-port", type=int, default=Layout.moto_port)
     parser.add_argument("--db-port", type=int, default=Layout.db_port)
+    parser.add_argument("--gateway-port", type=int, default=4567, help="the local API Gateway")
     parser.add_argument(
         "--no-mariadb",
         dest="mariadb",
@@ -140,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--invalid", type=float, default=0.05)
     demo.add_argument("--duplicates", type=float, default=0.05)
     demo.add_argument("--out-of-order", type=float, default=0.05)
+    demo.add_argument(
+        "--http-share", type=float, default=0.2, help="fraction sent through the ingest API"
+    )
     demo.add_argument("--timeout", type=float, default=900, help="seconds to wait for the drain")
     return parser
 
@@ -179,11 +199,14 @@ def deploy(layout: Layout) -> outputs.StackOutputs:
     print(f"{PROG}: terraform apply, {workspace.describe()}", flush=True)
     started = time.monotonic()
     tf.apply(workspace, auto_approve=True, stream=_stdout_is_a_file())
-    raw_outputs = tf.output(workspace)
-    stack = outputs.StackOutputs.from_mapping(raw_outputs)
-    layout.outputs_file.write_text(stack.to_json() + "\n")
+    raw = tf.output(workspace)
+    stack = outputs.StackOutputs.from_mapping(raw)
+    # Every output, flat: the optional systems' names too (ingest API, lake, imports).
+    layout.outputs_file.write_text(
+        json.dumps({k: v["value"] for k, v in raw.items()}, indent=2, sort_keys=True) + "\n"
+    )
     layout.bootstrap_event_file.write_text(
-        json.dumps(raw_outputs["db_bootstrap_event"]["value"], indent=2) + "\n"
+        json.dumps(raw["db_bootstrap_event"]["value"], indent=2) + "\n"
     )
     print(f"{PROG}: applied in {time.monotonic() - started:.1f} s")
     return stack
@@ -280,6 +303,39 @@ def start_runner(layout: Layout) -> int:
     return pid
 
 
+def start_gateway(layout: Layout) -> str:
+    """(Re)start the local API Gateway for the ingest API; return the POST URL it serves."""
+    stopped = processes.stop(layout.gateway_pidfile)
+    if stopped:
+        print(f"{PROG}: stopped the previous gateway (pid {stopped})")
+    port = layout.gateway_port or processes.free_port()
+    api = ingest_outputs.load("local", layout.outputs_file)
+    command = [
+        sys.executable, "-m", "scripts.local_gateway",
+        "--endpoint-url", layout.endpoint_url,
+        "--outputs", str(layout.outputs_file),
+        "--port", str(port),
+    ]  # fmt: skip
+    pid = processes.spawn(command, log_path=layout.gateway_log, pidfile=layout.gateway_pidfile)
+    try:
+        processes.wait_until(
+            lambda: processes.port_open("127.0.0.1", port),
+            timeout_s=30.0,
+            pid=pid,
+            what="local gateway",
+            log_path=layout.gateway_log,
+        )
+    except processes.ServerError as err:
+        processes.stop(layout.gateway_pidfile)
+        raise cli.UserError(str(err)) from err
+    url = f"http://127.0.0.1:{port}/{api.stage}/registrations"
+    layout.gateway_url_file.write_text(url + "\n")
+    print(
+        f"{PROG}: gateway pid {pid}: POST {url} (API Gateway {api.url}); log {layout.gateway_log}"
+    )
+    return url
+
+
 def up(layout: Layout) -> outputs.StackOutputs:
     started = time.monotonic()
     database = start_servers(layout)
@@ -301,6 +357,7 @@ def up(layout: Layout) -> outputs.StackOutputs:
             f"{source['batch_size']}, up to {source['maximum_concurrency']} concurrent batch(es)"
         )
     print(f"{PROG}: runner log {layout.runner_log}")
+    start_gateway(layout)
     print(f"{PROG}: up in {time.monotonic() - started:.1f} s; queue {stack.queue_url}")
     return stack
 
@@ -309,6 +366,7 @@ def down(layout: Layout) -> None:
     moto, database = layout.servers()
     for label, stop in (
         ("runner", lambda: processes.stop(layout.runner_pidfile, timeout_s=RUNNER_STOP_TIMEOUT_S)),
+        ("gateway", lambda: processes.stop(layout.gateway_pidfile)),
         ("moto", moto.stop),
         ("MariaDB", database.stop),
     ):
@@ -325,7 +383,12 @@ def down(layout: Layout) -> None:
 def status(layout: Layout) -> int:
     moto, database = layout.servers()
     runner_pid = processes.read_pid(layout.runner_pidfile)
-    rows = (("moto", moto.pid()), ("MariaDB", database.pid()), ("runner", runner_pid))
+    rows = (
+        ("moto", moto.pid()),
+        ("MariaDB", database.pid()),
+        ("runner", runner_pid),
+        ("gateway", processes.read_pid(layout.gateway_pidfile)),
+    )
     for label, pid in rows:
         print(f"{PROG}: {label:<8} {f'running (pid {pid})' if pid else 'stopped'}")
     if runner_pid:
@@ -338,14 +401,27 @@ def demo(layout: Layout, args: argparse.Namespace) -> int:
     sqs = layout.session().client("sqs")
     common = ["--endpoint-url", layout.endpoint_url, "--outputs", str(layout.outputs_file)]
     started = time.monotonic()
-    code = send_messages.main([
-        *common, "--ledger-dir", str(layout.ledger_dir),
-        "-n", str(args.count), "--seed", str(args.seed), "--invalid", str(args.invalid),
-        "--duplicates", str(args.duplicates), "--out-of-order", str(args.out_of_order),
-    ])  # fmt: skip
+    # Part of the run goes through the ingest API (local gateway), the rest straight to SQS;
+    # each part is its own run (own user ids, own ledger), verified on its own below.
+    via_http = round(args.count * args.http_share)
+    run_id = f"d{time.strftime('%Y%m%dt%H%M%S')}"
+    ledgers = []
+    for via, count in (("sqs", args.count - via_http), ("http", via_http)):
+        if count < 1:
+            continue
+        extra = (
+            ["--ingest-url", layout.gateway_url_file.read_text().strip()] if via == "http" else []
+        )
+        code = send_messages.main([
+            *common, "--ledger-dir", str(layout.ledger_dir), "--via", via, *extra,
+            "--run-id", f"{run_id}-{via}",
+            "-n", str(count), "--seed", str(args.seed), "--invalid", str(args.invalid),
+            "--duplicates", str(args.duplicates), "--out-of-order", str(args.out_of_order),
+        ])  # fmt: skip
+        if code != 0:
+            raise cli.UserError(f"sending via {via} failed; the ledger says which messages")
+        ledgers.append(ledger.resolve(None, layout.ledger_dir))
     sent_after = time.monotonic() - started
-    if code != 0:
-        raise cli.UserError("sending failed; the ledger says which messages")
     print(f"{PROG}: waiting until {stack.queue_url} is drained ...", flush=True)
     left = drain.wait_drained(sqs, stack.queue_url, timeout_s=args.timeout)
     drained_after = time.monotonic() - started
@@ -353,7 +429,7 @@ def demo(layout: Layout, args: argparse.Namespace) -> int:
         raise cli.UserError(f"not drained after {args.timeout:.0f} s: {left}")
     time.sleep(1.5)  # the runner rewrites its status every second: get the final counters
     stats = runner_status(layout).get("stats", {})
-    verified = verify.main([*common, "--ledger", str(layout.ledger_dir / "latest")])
+    verified = max(verify.main([*common, "--ledger", str(path)]) for path in ledgers)
     print(
         f"{PROG}: {args.count} messages sent in {sent_after:.1f} s and drained after "
         f"{drained_after:.1f} s: {args.count / drained_after:.1f} messages/second end to end; "
@@ -370,7 +446,9 @@ def demo(layout: Layout, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    layout = Layout(args.local_dir.resolve(), args.moto_port, args.db_port, args.mariadb)
+    layout = Layout(
+        args.local_dir.resolve(), args.moto_port, args.db_port, args.mariadb, args.gateway_port
+    )
     if args.command == "up":
         up(layout)
         return 0

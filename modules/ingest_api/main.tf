@@ -52,12 +52,6 @@ data "aws_iam_policy_document" "assume_by_api_gateway" {
       type        = "Service"
       identifiers = ["apigateway.amazonaws.com"]
     }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.queue.account]
-    }
   }
 }
 

@@ -25,6 +25,8 @@ from scripts.harness.stack import toolchain as tc
 REPO_ROOT = tc.REPO_ROOT
 CONFIG_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 CONFIG_DIRS = ("modules", "envs")
+# Files outside the configuration that it reads with file(): the ingest API's request model.
+CONFIG_INPUTS = ("lambdas/registration/contract.schema.json",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +74,9 @@ class Stack:
 
 def _copy_configuration(destination: Path) -> None:
     for name in CONFIG_FILES:
+        shutil.copy2(REPO_ROOT / name, destination / name)
+    for name in CONFIG_INPUTS:
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, destination / name)
     for name in CONFIG_DIRS:
         shutil.copytree(

@@ -1,8 +1,5 @@
-"""The ingest API created in a private moto server with boto3, as modules/ingest_api creates it.
-
-Same model file, same template files, same selection patterns and gateway responses as the
-Terraform module (which loads them from the same paths); each test gets a fresh moto, its own
-queue, and a local gateway serving on a free port in a thread.
+"""Each gateway test gets a fresh moto, the ingest API created in it (support.py), and a local
+gateway serving it on a free port in a thread.
 """
 
 from __future__ import annotations
@@ -11,7 +8,6 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,29 +15,7 @@ import pytest
 from scripts.harness.gateway import server
 from scripts.harness.stack import aws_session, processes
 from scripts.harness.stack.moto_server import MotoServer
-
-REPO = Path(__file__).resolve().parents[3]
-TEMPLATES = REPO / "modules/ingest_api/templates"
-SCHEMA = REPO / "lambdas/registration/contract.schema.json"
-ACCOUNT = "123456789012"
-STAGE = "v1"
-
-
-def template(name: str) -> str:
-    """As Terraform passes it: trimspace(file(...))."""
-    return (TEMPLATES / name).read_text(encoding="utf-8").strip()
-
-
-@dataclass
-class IngestApi:
-    api_id: str
-    queue_url: str
-    api_key: str | None
-    session: Any
-
-    @property
-    def client(self) -> Any:
-        return self.session.client("apigateway")
+from tests.scripts.gateway.support import STAGE, IngestApi
 
 
 @pytest.fixture(autouse=True)
@@ -62,116 +36,6 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 def session(moto: MotoServer) -> Any:
     moto.reset()
     return aws_session.session(aws_session.local_target(moto.endpoint_url))
-
-
-def create_ingest_api(
-    session: Any,
-    *,
-    auth: str = "api_key",
-    rate: float = 500.0,
-    burst: int = 1000,
-    quota: int | None = 100_000,
-    origin: str | None = "https://app.example.com",
-) -> IngestApi:
-    """The module's resources, one boto3 call each (modules/ingest_api/main.tf)."""
-    sqs = session.client("sqs")
-    queue_url = sqs.create_queue(QueueName="registrations")["QueueUrl"]
-    client = session.client("apigateway")
-    api_id = client.create_rest_api(
-        name="registrations-ingest", endpointConfiguration={"types": ["REGIONAL"]}
-    )["id"]
-    root = next(r for r in client.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
-    resource = client.create_resource(
-        restApiId=api_id, parentId=root["id"], pathPart="registrations"
-    )["id"]
-    client.create_model(
-        restApiId=api_id,
-        name="Registration",
-        contentType="application/json",
-        schema=SCHEMA.read_text(encoding="utf-8"),
-    )
-    validator = client.create_request_validator(
-        restApiId=api_id, name="body", validateRequestBody=True, validateRequestParameters=False
-    )["id"]
-    client.put_method(
-        restApiId=api_id,
-        resourceId=resource,
-        httpMethod="POST",
-        authorizationType="NONE",
-        apiKeyRequired=auth == "api_key",
-        requestValidatorId=validator,
-        requestModels={"application/json": "Registration"},
-    )
-    client.put_integration(
-        restApiId=api_id,
-        resourceId=resource,
-        httpMethod="POST",
-        type="AWS",
-        integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:us-east-1:sqs:path/{ACCOUNT}/registrations",
-        credentials=f"arn:aws:iam::{ACCOUNT}:role/registrations-ingest",
-        requestParameters={
-            "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
-        },
-        requestTemplates={"application/json": template("send_message.vtl")},
-        passthroughBehavior="NEVER",
-    )
-    cors = {"method.response.header.Access-Control-Allow-Origin": f"'{origin}'"} if origin else {}
-    for status, pattern, body in (
-        ("200", r"2\d{2}", "accepted.json.vtl"),
-        ("503", r"5\d{2}", "queue_unavailable.json.vtl"),
-        ("502", None, "queue_refused.json.vtl"),
-    ):
-        client.put_method_response(
-            restApiId=api_id,
-            resourceId=resource,
-            httpMethod="POST",
-            statusCode=status,
-            responseParameters=dict.fromkeys(cors, False),
-        )
-        client.put_integration_response(
-            restApiId=api_id,
-            resourceId=resource,
-            httpMethod="POST",
-            statusCode=status,
-            **({"selectionPattern": pattern} if pattern else {}),
-            responseTemplates={"application/json": template(body)},
-            responseParameters=cors,
-        )
-    for response_type, body in (
-        ("BAD_REQUEST_BODY", "bad_request_body.json.vtl"),
-        ("DEFAULT_4XX", "error.json.vtl"),
-        ("DEFAULT_5XX", "error.json.vtl"),
-    ):
-        client.put_gateway_response(
-            restApiId=api_id,
-            responseType=response_type,
-            responseTemplates={"application/json": template(body)},
-            responseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": f"'{origin}'"}
-            if origin
-            else {},
-        )
-    client.create_deployment(restApiId=api_id, stageName=STAGE)
-    client.update_stage(
-        restApiId=api_id,
-        stageName=STAGE,
-        patchOperations=[
-            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(rate)},
-            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(burst)},
-        ],
-    )
-    api_key = None
-    if auth == "api_key":
-        key = client.create_api_key(name="registrations-ingest", enabled=True)
-        plan = client.create_usage_plan(
-            name="registrations-ingest",
-            apiStages=[{"apiId": api_id, "stage": STAGE}],
-            throttle={"rateLimit": rate, "burstLimit": burst},
-            **({"quota": {"limit": quota, "period": "DAY"}} if quota else {}),
-        )
-        client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
-        api_key = key["value"]
-    return IngestApi(api_id, queue_url, api_key, session)
 
 
 @dataclass

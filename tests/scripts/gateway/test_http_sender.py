@@ -12,7 +12,7 @@ import pytest
 
 from scripts import send_messages
 from scripts.harness.messages import ledger, registrations
-from tests.scripts.gateway.conftest import create_ingest_api
+from tests.scripts.gateway.support import create_ingest_api
 
 pytestmark = pytest.mark.integration
 

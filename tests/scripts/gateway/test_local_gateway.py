@@ -20,7 +20,8 @@ import scripts.local_gateway
 from scripts.harness.gateway import api as api_model
 from scripts.harness.gateway import server
 from scripts.harness.stack import aws_session
-from tests.scripts.gateway.conftest import STAGE, body, create_ingest_api
+from tests.scripts.gateway.conftest import body
+from tests.scripts.gateway.support import STAGE, create_ingest_api
 
 pytestmark = pytest.mark.integration
 JSON = {"Content-Type": "application/json"}
@@ -257,3 +258,31 @@ def test_cli_refuses_an_api_it_cannot_emulate_in_one_line(
     error = capsys.readouterr().err
     assert error.startswith(f"local_gateway: cannot emulate API {api.api_id}: POST /registrations")
     assert error.count("\n") == 1
+
+
+def test_cors_preflight_is_answered_without_a_key(session: Any, start_gateway: Any) -> None:
+    gateway = start_gateway(create_ingest_api(session))
+    response = requests.options(
+        gateway.url,
+        headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert response.headers["Access-Control-Allow-Methods"] == "POST,OPTIONS"
+    assert "X-Api-Key" in response.headers["Access-Control-Allow-Headers"]
+    assert gateway.received() == []
+
+
+def test_iam_authorization_is_refused_not_waved_through(session: Any) -> None:
+    api = create_ingest_api(session)
+    resource = next(
+        r["id"] for r in api.client.get_resources(restApiId=api.api_id)["items"] if r["path"] != "/"
+    )
+    api.client.put_method(
+        restApiId=api.api_id, resourceId=resource, httpMethod="POST", authorizationType="AWS_IAM"
+    )
+    with pytest.raises(
+        api_model.UnsupportedApiError, match="authorization AWS_IAM is not emulated"
+    ):
+        server.from_endpoint(session, api.api_id, STAGE)

@@ -7,6 +7,7 @@ free ports, so it never touches a developer's `.local/` stack.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from scripts import local_stack
 from scripts.harness.stack import outputs, processes
 from scripts.harness.stack import toolchain as tc
+from tests.scripts.gateway.support import create_ingest_api
 from tests.scripts.local_stack.conftest import StackSpec, build_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -53,7 +55,10 @@ def test_demo_orchestration_with_a_boto3_stack(
             db_port=layout.db_port,
             db_password="boto3-stack-password",
         )
-        layout.outputs_file.write_text(stack.to_json())
+        ingest = create_ingest_api(layout.session(), queue_url=stack.queue_url)
+        layout.outputs_file.write_text(
+            json.dumps({**json.loads(stack.to_json()), **ingest.outputs()})
+        )
         return stack
 
     monkeypatch.setattr(local_stack, "deploy", deploy)
@@ -65,6 +70,7 @@ def run_demo_and_down(local_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
         "--local-dir", str(local_dir),
         "--moto-port", str(processes.free_port()),
         "--db-port", str(processes.free_port()),
+        "--gateway-port", str(processes.free_port()),
     ]  # fmt: skip
     try:
         code = local_stack.main([*layout_args, "demo", "-n", "60", "--timeout", "300"])
@@ -74,8 +80,10 @@ def run_demo_and_down(local_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
         assert "messages/second end to end" in out
         assert (local_dir / "outputs.json").is_file()
         assert processes.read_pid(local_dir / "runner.pid") is not None
+        assert out.count("verify: passed") == 2  # the SQS part and the HTTP part
     finally:
         local_stack.main([*layout_args, "down"])
     assert processes.read_pid(local_dir / "runner.pid") is None
+    assert processes.read_pid(local_dir / "gateway.pid") is None
     assert not (local_dir / "terraform" / "local.tfstate").exists()
     assert not (local_dir / "mariadb").exists()
