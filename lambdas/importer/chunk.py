@@ -15,7 +15,7 @@ import gzip
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -70,6 +70,11 @@ class ChunkResult:
 
 def run(job: ImportJob, clients: Clients, context: RemainingTime, reserve_ms: int) -> ChunkResult:
     """Run the chunk `job` names, unless the status says it is a duplicate of finished work."""
+    if job.starts_file and not job.version_id:
+        pinned = _pin_version(clients.s3, job)
+        if pinned is None:
+            return ChunkResult(Decision.SKIP)
+        job = pinned
     status = reports.read_status(clients.s3, job)
     decision = reports.decide(status, job)
     if decision is Decision.RESEND_CONTINUATION:
@@ -79,6 +84,25 @@ def run(job: ImportJob, clients: Clients, context: RemainingTime, reserve_ms: in
     if decision is Decision.SKIP:
         return ChunkResult(decision)
     return _Chunk(job, clients, context, reserve_ms).run()
+
+
+def _pin_version(s3: Any, job: ImportJob) -> ImportJob | None:
+    """The job with the version id of the object its event announced; None if it was replaced.
+
+    Events from a versioned bucket carry the version id, but not every emulator sends it (moto
+    5.2.5 does not): the current version with the event's ETag is the same object.
+    """
+    request: dict[str, Any] = {"Bucket": job.bucket, "Key": job.key}
+    if job.etag:
+        request["IfMatch"] = job.etag
+    try:
+        head = s3.head_object(**request)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code", "") in OBJECT_GONE:
+            return None
+        raise
+    version = head.get("VersionId")
+    return replace(job, version_id=version) if version and version != "null" else job
 
 
 def _send_continuation(clients: Clients, body: str) -> None:

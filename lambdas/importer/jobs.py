@@ -152,5 +152,6 @@ def _from_s3_record(record: dict[str, Any]) -> ImportJob | None:
         key=key,
         version_id=s3["object"].get("versionId") or None,
         etag=s3["object"].get("eTag") or None,
-        sequencer=s3["object"].get("sequencer") or None,
+        # Unique per event on AWS; an emulator that leaves it out still sends the event time.
+        sequencer=s3["object"].get("sequencer") or record.get("eventTime"),
     )
