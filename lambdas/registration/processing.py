@@ -127,7 +127,8 @@ class RegistrationBatch:
         self._now = now
         self._verdicts: dict[str, Verdict] = {}
         self._mysql_failure: TransientError | None = None
-        self._written: dict[str, tuple[Registration, WriteOutcome | TransientError]] = {}
+        # Per user: the registration written and its outcome, or the exception that stopped it.
+        self._written: dict[str, tuple[Registration, WriteOutcome | Exception]] = {}
         self._dead_lettered: SendResults = {}
         self._counts: Counter[str] = Counter()
 
@@ -149,7 +150,7 @@ class RegistrationBatch:
         if newest:
             self._write_stores(newest)
         if dead_letters is not None:
-            self._dead_lettered = dead_letters.result()
+            self._dead_lettered = self._collect(dead_letters, rejections)
 
     def _write_stores(self, newest: list[Registration]) -> None:
         try:
@@ -169,12 +170,20 @@ class RegistrationBatch:
             for registration, outcome in zip(newest, outcomes, strict=True)
         }
 
-    def _put(self, registration: Registration) -> WriteOutcome | TransientError:
+    def _put(self, registration: Registration) -> WriteOutcome | Exception:
+        """Runs on the pool: a failure is kept for that user's records, never lost in a thread."""
         try:
             self._deadline.check("the DynamoDB write")
             return self._resources.dynamodb.put(registration)
-        except TransientError as failure:
+        except Exception as failure:  # re-raised for its records by handle_record
             return failure
+
+    @staticmethod
+    def _collect(sending: Future[SendResults], rejections: list[Rejection]) -> SendResults:
+        try:
+            return sending.result()
+        except Exception as failure:  # re-raised for its records by handle_record
+            return {rejection.source_message_id: failure for rejection in rejections}
 
     def _submit_dead_letters(self, rejections: list[Rejection]) -> Future[SendResults] | None:
         if not rejections:
@@ -220,7 +229,7 @@ class RegistrationBatch:
         if self._mysql_failure is not None:
             raise StoreUnavailableError(f"not stored, MySQL write failed: {self._mysql_failure}")
         written, result = self._written[verdict.user_id]
-        if isinstance(result, TransientError):
+        if isinstance(result, Exception):
             raise result
         # A record superseded by a newer one of the same user in this batch is stale by
         # definition; an equal version is the same registration delivered twice.
@@ -245,7 +254,7 @@ class RegistrationBatch:
         sent = self._dead_lettered.get(record.message_id)
         if sent is None:
             raise StoreUnavailableError("rejected record was not sent to the DLQ")
-        if isinstance(sent, TransientError):
+        if isinstance(sent, Exception):
             raise sent
         self._counts["dead_lettered"] += 1
         self._logger.warning(

@@ -49,7 +49,7 @@ class Rejection:
 
 
 # Per source message id: the DLQ message id, or why it could not be sent.
-SendResults = dict[str, str | TransientError]
+SendResults = dict[str, str | Exception]
 
 
 class DeadLetterQueue:

@@ -369,3 +369,21 @@ def test_one_dynamodb_write_per_user_and_one_dlq_call_per_batch(
     assert handler_stores.mysql_users() == handler_stores.dynamodb_users()
     assert handler_stores.dynamodb_users()["u-1"]["name"] == "Ada Lovelace"
     assert len(handler_stores.dlq_messages()) == 2
+
+
+def test_an_unexpected_error_in_one_concurrent_put_fails_only_that_users_records(
+    handler_stores: HandlerStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = resources.get_resources().dynamodb
+    real_put = store.put
+
+    def put(registration: Any) -> Any:
+        if registration.user_id == "u-2":
+            raise RuntimeError("a bug, not an outage")
+        return real_put(registration)
+
+    monkeypatch.setattr(store, "put", put)
+    event = sqs_event([body(**ADA), body(**GRACE), body(**GRACE)])
+    ids = message_ids(event)
+    assert failures(handler_stores.invoke(event)) == {ids[1], ids[2]}
+    assert set(handler_stores.dynamodb_users()) == {"u-1"}
