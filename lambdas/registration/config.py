@@ -17,8 +17,10 @@ DEFAULT_DB_CONNECT_TIMEOUT_S = 3
 DEFAULT_DB_READ_TIMEOUT_S = 5
 # boto3 clients (DynamoDB, SQS, Secrets Manager): fail fast inside a VPC (the endpoints are in
 # the VPC: a connect takes milliseconds or never happens). Attempts in all, the first included.
+# The read timeout is as long as it can be without growing the reserve past the MySQL connect's:
+# a read that times out after the server acted (a DLQ send) is retried and so duplicated.
 AWS_CONNECT_TIMEOUT_S = 1
-AWS_READ_TIMEOUT_S = 2
+AWS_READ_TIMEOUT_S = 4
 AWS_MAX_ATTEMPTS = 3
 # botocore's standard retry mode sleeps up to min(2**i, 20) s before retry i (throttling).
 AWS_MAX_BACKOFF_S = 20
