@@ -147,9 +147,15 @@ variable "function_architecture" {
 }
 
 variable "function_timeout_seconds" {
-  description = "Function timeout (1-900 s)."
+  description = "Function timeout (s). The handler keeps a 24 s reserve (its slowest single step, lambdas/registration/README.md) and needs room for a batch's work after it."
   type        = number
   default     = 30
+
+  validation {
+    # 24 s reserve (a MySQL connect: 3 s + 4 reads of 5 s, + 1 s) + 5 s of work.
+    condition     = var.function_timeout_seconds >= 29 && var.function_timeout_seconds <= 900
+    error_message = "function_timeout_seconds must be 29-900: the handler stops starting writes 24 s before the timeout (its slowest single step), and a batch needs time to work."
+  }
 }
 
 variable "function_memory_size" {
