@@ -34,6 +34,7 @@ class Scaler:
         self._clock = clock
         self._lock = threading.Lock()
         self._active = 0
+        self.peak = 0  # the most pollers that ran at once (status output, tests)
         self._last_growth = clock()
 
     @property
@@ -46,6 +47,7 @@ class Scaler:
         with self._lock:
             added = max(0, self.initial - self._active)
             self._active += added
+            self.peak = max(self.peak, self._active)
             self._last_growth = self._clock()
             return added
 
@@ -56,6 +58,7 @@ class Scaler:
             if self._active >= self.maximum or now - self._last_growth < self._interval_s:
                 return False
             self._active += 1
+            self.peak = max(self.peak, self._active)
             # Keep to the rate even when the checks come late, without saving up a burst.
             self._last_growth = max(self._last_growth + self._interval_s, now - self._interval_s)
             return True

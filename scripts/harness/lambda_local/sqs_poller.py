@@ -369,6 +369,7 @@ class SqsEventSource:
             "filters": len(filters.parse(mapping.filter_criteria)),
             "maximum_concurrency": self.scaler.maximum,
             "pollers": self.scaler.active,
+            "peak_pollers": self.scaler.peak,
         }
 
     def _spawn(self) -> SqsPoller:

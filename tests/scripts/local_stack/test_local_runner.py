@@ -29,6 +29,7 @@ from scripts import local_runner
 from scripts.harness.lambda_local import aliases, event_source, mappings, sqs_poller
 from scripts.harness.lambda_local.config import FunctionConfig
 from scripts.harness.lambda_local.metrics import LambdaMetrics
+from scripts.harness.lambda_local.scaling import Scaler
 from scripts.harness.stack import aws_session
 from scripts.harness.stack.outputs import StackOutputs
 from tests.scripts.local_stack.conftest import StackSpec, placeholder_zip
@@ -549,18 +550,39 @@ def test_the_event_source_drains_the_queue_and_stops(
     sqs = session.client("sqs")
     h = harness(session)
     send(session, stack.queue_url, *[f"m{i}" for i in range(23)])
-    h.source.start()
-    assert h.source.scaler.active == 2  # the mapping's MaximumConcurrency, below Lambda's 5
-    deadline = time.monotonic() + 30  # a stuck runner fails the test instead of hanging it
-    while h.context.stats.snapshot().get("deleted", 0) < 23 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    h.context.stop.set()
-    assert h.context.stats.snapshot()["deleted"] == 23
+    run_until_deleted(h, 23)
+    assert h.source.scaler.peak == 2  # the mapping's MaximumConcurrency, below Lambda's 5
     assert queue_counts(sqs, stack.queue_url) == (0, 0)
-    while h.source.busy():
-        time.sleep(0.05)
-    h.source.close()
     assert all(environment.closed for environment in h.environments.values())
+
+
+@pytest.mark.parametrize("stack_spec", [StackSpec(maximum_concurrency=7)])
+def test_pollers_scale_from_five_towards_the_maximum_while_batches_come_back_full(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    h = harness(session)
+    # Lambda's rate (300 a minute) sped up 100x, so that scripted invokes cannot drain the
+    # queue before the first increase is due.
+    h.source.scaler = Scaler(7, per_minute=30_000)
+    send(session, stack.queue_url, *[f"m{i}" for i in range(200)])
+    run_until_deleted(h, 200)
+    assert h.source.scaler.peak == 7  # grew from 5 to the mapping's MaximumConcurrency
+    assert h.source.status()["peak_pollers"] == 7
+
+
+def run_until_deleted(h: Harness, count: int) -> None:
+    """Run the event source until `count` messages are deleted, then stop it cleanly."""
+    h.source.start()
+    deadline = time.monotonic() + 60  # a stuck runner fails the test instead of hanging it
+    try:
+        while h.context.stats.snapshot().get("deleted", 0) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        h.context.stop.set()
+        while h.source.busy():
+            time.sleep(0.05)
+        h.source.close()
+    assert h.context.stats.snapshot()["deleted"] == count
 
 
 # --- aliases, versions, weights, metrics ------------------------------------------------------
