@@ -296,6 +296,18 @@ def test_refuses_a_fifo_queue(
     assert "per-message-group ordering" in one_line_error(capsys, argv)
 
 
+@pytest.mark.parametrize(
+    "argv", [["--max-concurrency", "0"], ["--wait-seconds", "21"], ["--bogus"]]
+)
+def test_bad_arguments_are_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        local_runner.run(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("local_runner: ")
+    assert err.count("\n") == 1
+
+
 def test_refuses_an_event_source_type_it_has_no_poller_for() -> None:
     mapping = dataclasses.replace(
         _mapping("arn:aws:kafka:us-east-1:123456789012:cluster/c/1"), state="Disabled"
