@@ -230,7 +230,11 @@ class SqsPoller:
         context = self._context
         receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         records = [sqs_event.record(m, self._queue.arn) for m in messages]
-        admitted = [r for r in records if filters.matches_any(self._patterns, filters.sqs_view(r))]
+        admitted = [
+            r
+            for r in records
+            if not self._patterns or filters.matches_any(self._patterns, filters.sqs_view(r))
+        ]
         admitted_ids = {r["messageId"] for r in admitted}
         dropped = [r["messageId"] for r in records if r["messageId"] not in admitted_ids]
         if dropped:

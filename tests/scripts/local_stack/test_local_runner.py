@@ -513,6 +513,19 @@ def test_a_filter_drops_non_matching_messages_without_an_invoke(
     assert queue_counts(sqs, stack.queue_url) == (0, 0)
 
 
+def test_a_hostile_body_reaches_the_function_without_breaking_the_batch(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    """A body nested deeper than Python's JSON parser goes is the handler's to reject."""
+    h = harness(session)
+    hostile = "[" * 50_000 + "]" * 50_000
+    send(session, stack.queue_url, hostile, "ok")
+    settlement = h.poller.process(h.gather())
+    (event,) = h.environments["$LATEST"].events
+    assert sorted(r["body"] for r in event["Records"]) == sorted([hostile, "ok"])
+    assert len(settlement.delete) == 2
+
+
 def test_writes_lambda_style_logs_to_the_environments_stream(
     session: aws_session.SessionLike, stack: StackOutputs
 ) -> None:
