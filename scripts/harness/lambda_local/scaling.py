@@ -2,8 +2,9 @@
 
 "Lambda begins polling with five concurrent batches ... If messages are still available, Lambda
 increases the number of processes reading batches by up to 300 more instances per minute",
-up to the mapping's MaximumConcurrency (and the function's reserved concurrency); when the
-queue runs dry the extra pollers stop ("Scaling and processing" for SQS event sources). One
+up to the mapping's MaximumConcurrency (at most 1,000 batches, and the function's reserved
+concurrency), but not while invocations fail; when traffic is low it "scales back the processing
+to five concurrent batches" ("Configuring scaling behavior for SQS event source mappings"). One
 poller is one concurrency slot here.
 """
 

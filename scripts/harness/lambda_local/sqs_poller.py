@@ -208,13 +208,17 @@ class SqsPoller:
                         self.close()
                         return
                     continue
-                if len(messages) >= context.mapping.batch_size and self.on_full_batch:
-                    self.on_full_batch()
                 # Stopping: leave a late batch to its visibility timeout rather than start a
                 # worker that nobody would stop.
-                if not context.stop.is_set():
-                    self.busy.set()
-                    self.process(messages)
+                if context.stop.is_set():
+                    continue
+                self.busy.set()
+                settlement = self.process(messages)
+                # Lambda adds pollers while the queue keeps batches full, but not while
+                # invocations fail ("throttles function scaling when invocation errors occur").
+                full = len(messages) >= context.mapping.batch_size
+                if full and not settlement.whole_batch_failed and self.on_full_batch:
+                    self.on_full_batch()
             except Exception:
                 if context.stop.is_set():
                     break  # the endpoint may already be gone while stopping

@@ -595,6 +595,29 @@ def test_pollers_scale_from_five_towards_the_maximum_while_batches_come_back_ful
     assert h.source.status()["peak_pollers"] == 7
 
 
+@pytest.mark.parametrize("stack_spec", [StackSpec(maximum_concurrency=7)])
+def test_failing_invocations_do_not_scale_the_pollers_up(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    h = harness(session, error="RuntimeError: database down")
+    h.source.scaler = Scaler(7, per_minute=30_000)
+    send(session, stack.queue_url, *[f"m{i}" for i in range(200)])
+    h.source.start()
+    deadline = time.monotonic() + 60
+    try:
+        while h.context.stats.snapshot().get("received", 0) < 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        h.context.stop.set()
+        while h.source.busy():
+            time.sleep(0.05)
+        h.source.close()
+    stats = h.context.stats.snapshot()
+    assert stats["received"] == 200
+    assert stats["function_errors"] == stats["invocations"]  # every batch failed
+    assert h.source.scaler.peak == 5
+
+
 def run_until_deleted(h: Harness, count: int) -> None:
     """Run the event source until `count` messages are deleted, then stop it cleanly."""
     h.source.start()
