@@ -729,3 +729,39 @@ def test_a_mapping_on_a_version_runs_that_versions_code(
     assert function.arn.endswith(":2")
     data = code("two")
     assert aliases.code_zip(function, tmp_path).read_bytes() == data
+
+
+def test_the_runner_runs_each_versions_own_code_from_the_built_zips(
+    session: aws_session.SessionLike, stack: StackOutputs, tmp_path: Path
+) -> None:
+    """The whole runner, real worker processes: an alias split 50/50 runs both versions' zips
+    (found by CodeSha256 under dist/code/), each version logging to its own streams."""
+    lambda_client = session.client("lambda")
+    alias_arn = publish_weighted_alias(session, stack, tmp_path)
+    lambda_client.update_alias(
+        FunctionName=stack.function_name,
+        Name="live",
+        RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}},
+    )
+    lambda_client.update_event_source_mapping(
+        UUID=stack.event_source_mapping_uuid, FunctionName=alias_arn, BatchSize=1
+    )
+    runner = local_runner.Runner(
+        session, local_runner.discover(session), tmp_path, local_cap=2, wait_s=1,
+        rng=random.Random(7),
+    )  # fmt: skip
+    send(session, stack.queue_url, *[f"m{i}" for i in range(12)])
+    runner.start()
+    deadline = time.monotonic() + 120  # a stuck runner fails the test instead of hanging it
+    try:
+        while runner.stats.snapshot().get("deleted", 0) < 12 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        runner.shutdown()
+    stats = runner.stats.snapshot()
+    assert stats["deleted"] == 12
+    assert stats["invocations_version_1"] > 0
+    assert stats["invocations_version_2"] > 0
+    streams = session.client("logs").describe_log_streams(logGroupName=stack.log_group_name)
+    versions = {STREAM_NAME.match(s["logStreamName"])["version"] for s in streams["logStreams"]}  # type: ignore[index]
+    assert versions == {"1", "2"}
