@@ -79,7 +79,7 @@ def sqs_view(record: Mapping[str, Any]) -> dict[str, Any]:
     view = dict(record)
     try:
         body = json.loads(record.get("body", ""))
-    except ValueError:
+    except (ValueError, RecursionError):  # hostile nesting is not JSON Lambda could filter on
         return view
     if isinstance(body, dict):
         view["body"] = body

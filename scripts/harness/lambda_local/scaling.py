@@ -2,8 +2,9 @@
 
 "Lambda begins polling with five concurrent batches ... If messages are still available, Lambda
 increases the number of processes reading batches by up to 300 more instances per minute",
-up to the mapping's MaximumConcurrency (and the function's reserved concurrency); when the
-queue runs dry the extra pollers stop ("Scaling and processing" for SQS event sources). One
+up to the mapping's MaximumConcurrency (at most 1,000 batches, and the function's reserved
+concurrency), but not while invocations fail; when traffic is low it "scales back the processing
+to five concurrent batches" ("Configuring scaling behavior for SQS event source mappings"). One
 poller is one concurrency slot here.
 """
 
@@ -34,6 +35,7 @@ class Scaler:
         self._clock = clock
         self._lock = threading.Lock()
         self._active = 0
+        self.peak = 0  # the most pollers that ran at once (status output, tests)
         self._last_growth = clock()
 
     @property
@@ -46,6 +48,7 @@ class Scaler:
         with self._lock:
             added = max(0, self.initial - self._active)
             self._active += added
+            self.peak = max(self.peak, self._active)
             self._last_growth = self._clock()
             return added
 
@@ -56,6 +59,7 @@ class Scaler:
             if self._active >= self.maximum or now - self._last_growth < self._interval_s:
                 return False
             self._active += 1
+            self.peak = max(self.peak, self._active)
             # Keep to the rate even when the checks come late, without saving up a burst.
             self._last_growth = max(self._last_growth + self._interval_s, now - self._interval_s)
             return True

@@ -208,13 +208,17 @@ class SqsPoller:
                         self.close()
                         return
                     continue
-                if len(messages) >= context.mapping.batch_size and self.on_full_batch:
-                    self.on_full_batch()
                 # Stopping: leave a late batch to its visibility timeout rather than start a
                 # worker that nobody would stop.
-                if not context.stop.is_set():
-                    self.busy.set()
-                    self.process(messages)
+                if context.stop.is_set():
+                    continue
+                self.busy.set()
+                settlement = self.process(messages)
+                # Lambda adds pollers while the queue keeps batches full, but not while
+                # invocations fail ("throttles function scaling when invocation errors occur").
+                full = len(messages) >= context.mapping.batch_size
+                if full and not settlement.whole_batch_failed and self.on_full_batch:
+                    self.on_full_batch()
             except Exception:
                 if context.stop.is_set():
                     break  # the endpoint may already be gone while stopping
@@ -230,7 +234,11 @@ class SqsPoller:
         context = self._context
         receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         records = [sqs_event.record(m, self._queue.arn) for m in messages]
-        admitted = [r for r in records if filters.matches_any(self._patterns, filters.sqs_view(r))]
+        admitted = [
+            r
+            for r in records
+            if not self._patterns or filters.matches_any(self._patterns, filters.sqs_view(r))
+        ]
         admitted_ids = {r["messageId"] for r in admitted}
         dropped = [r["messageId"] for r in records if r["messageId"] not in admitted_ids]
         if dropped:
@@ -369,6 +377,7 @@ class SqsEventSource:
             "filters": len(filters.parse(mapping.filter_criteria)),
             "maximum_concurrency": self.scaler.maximum,
             "pollers": self.scaler.active,
+            "peak_pollers": self.scaler.peak,
         }
 
     def _spawn(self) -> SqsPoller:

@@ -6,7 +6,7 @@ Run by file path (see moto_server.py), so it imports nothing from this repositor
    queue's retention period by calling `get_queue_attributes`, which builds *all* attributes,
    ApproximateNumberOfMessages* included: three scans of the whole queue per received message.
    Under the local runner that was 77 % of the server's time and made a drain quadratic in the
-   backlog (bench/README.md, "local runner drain"). The fix reads the one attribute it needs.
+   backlog (bench/README.md, "Local runner drain"). The fix reads the one attribute it needs.
 2. Clock cost. Every SQS visibility/delay check asks `unix_time_millis()`, which builds two
    datetimes (and imports `datetime.UTC`) per call; a send still builds all attributes (for
    ContentBasedDeduplication), i.e. four such checks per queued message. Within moto's SQS

@@ -29,6 +29,7 @@ from scripts import local_runner
 from scripts.harness.lambda_local import aliases, event_source, mappings, sqs_poller
 from scripts.harness.lambda_local.config import FunctionConfig
 from scripts.harness.lambda_local.metrics import LambdaMetrics
+from scripts.harness.lambda_local.scaling import Scaler
 from scripts.harness.stack import aws_session
 from scripts.harness.stack.outputs import StackOutputs
 from tests.scripts.local_stack.conftest import StackSpec, placeholder_zip
@@ -295,6 +296,18 @@ def test_refuses_a_fifo_queue(
     assert "per-message-group ordering" in one_line_error(capsys, argv)
 
 
+@pytest.mark.parametrize(
+    "argv", [["--max-concurrency", "0"], ["--wait-seconds", "21"], ["--bogus"]]
+)
+def test_bad_arguments_are_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        local_runner.run(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("local_runner: ")
+    assert err.count("\n") == 1
+
+
 def test_refuses_an_event_source_type_it_has_no_poller_for() -> None:
     mapping = dataclasses.replace(
         _mapping("arn:aws:kafka:us-east-1:123456789012:cluster/c/1"), state="Disabled"
@@ -500,6 +513,19 @@ def test_a_filter_drops_non_matching_messages_without_an_invoke(
     assert queue_counts(sqs, stack.queue_url) == (0, 0)
 
 
+def test_a_hostile_body_reaches_the_function_without_breaking_the_batch(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    """A body nested deeper than Python's JSON parser goes is the handler's to reject."""
+    h = harness(session)
+    hostile = "[" * 50_000 + "]" * 50_000
+    send(session, stack.queue_url, hostile, "ok")
+    settlement = h.poller.process(h.gather())
+    (event,) = h.environments["$LATEST"].events
+    assert sorted(r["body"] for r in event["Records"]) == sorted([hostile, "ok"])
+    assert len(settlement.delete) == 2
+
+
 def test_writes_lambda_style_logs_to_the_environments_stream(
     session: aws_session.SessionLike, stack: StackOutputs
 ) -> None:
@@ -549,18 +575,62 @@ def test_the_event_source_drains_the_queue_and_stops(
     sqs = session.client("sqs")
     h = harness(session)
     send(session, stack.queue_url, *[f"m{i}" for i in range(23)])
-    h.source.start()
-    assert h.source.scaler.active == 2  # the mapping's MaximumConcurrency, below Lambda's 5
-    deadline = time.monotonic() + 30  # a stuck runner fails the test instead of hanging it
-    while h.context.stats.snapshot().get("deleted", 0) < 23 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    h.context.stop.set()
-    assert h.context.stats.snapshot()["deleted"] == 23
+    run_until_deleted(h, 23)
+    assert h.source.scaler.peak == 2  # the mapping's MaximumConcurrency, below Lambda's 5
     assert queue_counts(sqs, stack.queue_url) == (0, 0)
-    while h.source.busy():
-        time.sleep(0.05)
-    h.source.close()
     assert all(environment.closed for environment in h.environments.values())
+
+
+@pytest.mark.parametrize("stack_spec", [StackSpec(maximum_concurrency=7)])
+def test_pollers_scale_from_five_towards_the_maximum_while_batches_come_back_full(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    h = harness(session)
+    # Lambda's rate (300 a minute) sped up 100x, so that scripted invokes cannot drain the
+    # queue before the first increase is due.
+    h.source.scaler = Scaler(7, per_minute=30_000)
+    send(session, stack.queue_url, *[f"m{i}" for i in range(200)])
+    run_until_deleted(h, 200)
+    assert h.source.scaler.peak == 7  # grew from 5 to the mapping's MaximumConcurrency
+    assert h.source.status()["peak_pollers"] == 7
+
+
+@pytest.mark.parametrize("stack_spec", [StackSpec(maximum_concurrency=7)])
+def test_failing_invocations_do_not_scale_the_pollers_up(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    h = harness(session, error="RuntimeError: database down")
+    h.source.scaler = Scaler(7, per_minute=30_000)
+    send(session, stack.queue_url, *[f"m{i}" for i in range(200)])
+    h.source.start()
+    deadline = time.monotonic() + 60
+    try:
+        while h.context.stats.snapshot().get("received", 0) < 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        h.context.stop.set()
+        while h.source.busy():
+            time.sleep(0.05)
+        h.source.close()
+    stats = h.context.stats.snapshot()
+    assert stats["received"] == 200
+    assert stats["function_errors"] == stats["invocations"]  # every batch failed
+    assert h.source.scaler.peak == 5
+
+
+def run_until_deleted(h: Harness, count: int) -> None:
+    """Run the event source until `count` messages are deleted, then stop it cleanly."""
+    h.source.start()
+    deadline = time.monotonic() + 60  # a stuck runner fails the test instead of hanging it
+    try:
+        while h.context.stats.snapshot().get("deleted", 0) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        h.context.stop.set()
+        while h.source.busy():
+            time.sleep(0.05)
+        h.source.close()
+    assert h.context.stats.snapshot()["deleted"] == count
 
 
 # --- aliases, versions, weights, metrics ------------------------------------------------------
@@ -659,3 +729,39 @@ def test_a_mapping_on_a_version_runs_that_versions_code(
     assert function.arn.endswith(":2")
     data = code("two")
     assert aliases.code_zip(function, tmp_path).read_bytes() == data
+
+
+def test_the_runner_runs_each_versions_own_code_from_the_built_zips(
+    session: aws_session.SessionLike, stack: StackOutputs, tmp_path: Path
+) -> None:
+    """The whole runner, real worker processes: an alias split 50/50 runs both versions' zips
+    (found by CodeSha256 under dist/code/), each version logging to its own streams."""
+    lambda_client = session.client("lambda")
+    alias_arn = publish_weighted_alias(session, stack, tmp_path)
+    lambda_client.update_alias(
+        FunctionName=stack.function_name,
+        Name="live",
+        RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}},
+    )
+    lambda_client.update_event_source_mapping(
+        UUID=stack.event_source_mapping_uuid, FunctionName=alias_arn, BatchSize=1
+    )
+    runner = local_runner.Runner(
+        session, local_runner.discover(session), tmp_path, local_cap=2, wait_s=1,
+        rng=random.Random(7),
+    )  # fmt: skip
+    send(session, stack.queue_url, *[f"m{i}" for i in range(12)])
+    runner.start()
+    deadline = time.monotonic() + 120  # a stuck runner fails the test instead of hanging it
+    try:
+        while runner.stats.snapshot().get("deleted", 0) < 12 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        runner.shutdown()
+    stats = runner.stats.snapshot()
+    assert stats["deleted"] == 12
+    assert stats["invocations_version_1"] > 0
+    assert stats["invocations_version_2"] > 0
+    streams = session.client("logs").describe_log_streams(logGroupName=stack.log_group_name)
+    versions = {STREAM_NAME.match(s["logStreamName"])["version"] for s in streams["logStreams"]}  # type: ignore[index]
+    assert versions == {"1", "2"}

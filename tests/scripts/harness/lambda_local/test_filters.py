@@ -97,3 +97,10 @@ def test_plain_string_body_matches_only_as_a_string() -> None:
 def test_a_pattern_lambda_would_reject_fails_at_start(raw: str) -> None:
     with pytest.raises(filters.FilterError):
         filters.parse({"Filters": [{"Pattern": raw}]})
+
+
+def test_a_hostile_deeply_nested_body_is_a_plain_string_not_a_crash() -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    view = record(body)
+    assert view["body"] == body
+    assert not match({"body": {"kind": ["signup"]}}, body)
