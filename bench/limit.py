@@ -1,7 +1,7 @@
 """The floor: the handler's store I/O issued by a bare loop, with no framework around it.
 
-Per batch of ten it sends what the handler sends: one multi-row ``UPSERT_USERS`` (after
-``CREATE_USERS_TABLE`` once) and one conditional PutItem per user, the puts concurrently on a
+Per batch of ten it sends what the handler sends: one multi-row ``UPSERT_USERS`` and one
+conditional PutItem per user, the puts concurrently on a
 pool of `STORE_CONCURRENCY` threads as the handler does, built by the store modules' own
 functions and constants (``to_row``, ``newest_per_user``, ``to_item``,
 ``NEWER_VERSION_CONDITION``), so the SQL, the condition and the concurrency cannot drift from
@@ -24,7 +24,6 @@ from registration.models import Registration
 from registration.resources import AWS_CLIENT_CONFIG, STORE_CONCURRENCY
 from registration.stores.dynamodb import NEWER_VERSION_CONDITION, to_item
 from registration.stores.mysql import (
-    CREATE_USERS_TABLE,
     SESSION_SETUP,
     UPSERT_USERS,
     newest_per_user,
@@ -76,7 +75,6 @@ def run(
     pool = ThreadPoolExecutor(max_workers=STORE_CONCURRENCY)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(CREATE_USERS_TABLE)
             for batch in batches:
                 newest = newest_per_user(batch)
                 cursor.executemany(UPSERT_USERS, [to_row(r) for r in newest])

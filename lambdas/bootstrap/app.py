@@ -27,6 +27,8 @@ import boto3
 import pymysql
 import pymysql.err
 
+from bootstrap.migrations import MIGRATIONS
+
 LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
 
@@ -39,22 +41,6 @@ TLS_MODES = ("verify", "require", "off")
 GRANTABLE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
 IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
-
-# The schema is created here, once, by the master user: the application user cannot create
-# tables. user_id and version compare byte-wise (utf8mb4_bin / ascii_bin) exactly as DynamoDB
-# compares keys and strings; 92 is the handler's version length (models.VERSION_LENGTH).
-MIGRATIONS = (
-    """
-CREATE TABLE IF NOT EXISTS users (
-    user_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-    name VARCHAR(200) NOT NULL,
-    email VARCHAR(254) NULL,
-    registered_at DATETIME(6) NOT NULL,
-    version VARCHAR(92) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-    PRIMARY KEY (user_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
-""",
-)
 
 
 class BootstrapError(Exception):

@@ -29,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from registration.config import DatabaseSettings, TlsMode
 from registration.errors import CredentialsError, StoreUnavailableError, TransientError
-from registration.models import VERSION_LENGTH, Registration
+from registration.models import Registration
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,19 +241,6 @@ def describe_error(error: BaseException) -> str:
     return f"{name} {code}" if code is not None else name
 
 
-# user_id and version compare byte-wise (utf8mb4_bin / ascii_bin) exactly as DynamoDB compares
-# keys and strings, so both stores agree on identity and on which version is newer.
-CREATE_USERS_TABLE = f"""
-CREATE TABLE IF NOT EXISTS users (
-    user_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-    name VARCHAR(200) NOT NULL,
-    email VARCHAR(254) NULL,
-    registered_at DATETIME(6) NOT NULL,
-    version VARCHAR({VERSION_LENGTH}) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-    PRIMARY KEY (user_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
-"""
-
 # pymysql's executemany silently splits its multi-row INSERT where the statement would pass
 # max_stmt_length (1,024,000 bytes). The split is made explicit instead, small enough that the
 # widest possible row (every field at its limit, every character escaped: ~2.5 KB) never reaches
@@ -300,7 +287,6 @@ def to_row(registration: Registration) -> tuple[Any, ...]:
 class MySQLStore:
     def __init__(self, connections: MySQLConnectionProvider) -> None:
         self._connections = connections
-        self._schema_ready = False
 
     def upsert(
         self,
@@ -320,9 +306,6 @@ class MySQLStore:
 
         def write(connection: pymysql.connections.Connection) -> None:
             with connection.cursor() as cursor:
-                if not self._schema_ready:
-                    check_deadline("the MySQL schema statement")
-                    cursor.execute(CREATE_USERS_TABLE)
                 for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT):
                     check_deadline("a MySQL statement")
                     # One INSERT … VALUES (…), (…) statement per chunk (pymysql's rewrite).
@@ -330,7 +313,6 @@ class MySQLStore:
 
         # Raises StoreUnavailableError on any MySQL error, TimeBudgetExhaustedError from the check.
         self._connections.run(write, check_deadline)
-        self._schema_ready = True
         return len(rows)
 
     def close(self) -> None:

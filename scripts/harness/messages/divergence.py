@@ -78,7 +78,7 @@ class HandlerStores:
 
     models: Any  # Registration
     dynamodb: Any  # DynamoDBStore, WriteOutcome
-    mysql: Any  # SESSION_SETUP, CREATE_USERS_TABLE, UPSERT_USERS, to_row
+    mysql: Any  # SESSION_SETUP, UPSERT_USERS, to_row
 
 
 def handler_stores() -> HandlerStores:
@@ -97,7 +97,6 @@ def handler_stores() -> HandlerStores:
 
         mysql = SimpleNamespace(
             SESSION_SETUP=mysql_connection.SESSION_SETUP,
-            CREATE_USERS_TABLE=mysql_store.CREATE_USERS_TABLE,
             UPSERT_USERS=mysql_store.UPSERT_USERS,
             to_row=mysql_store.to_row,
         )
@@ -121,7 +120,6 @@ class HandlerWrites:
         self._connection = connection
         with connection.cursor() as cursor:
             cursor.execute(stores.mysql.SESSION_SETUP)
-        self._schema_ready = False
 
     def registration(self, user: StoredUser) -> Any | None:
         """The handler's Registration for a stored row; None if its version does not match."""
@@ -138,9 +136,6 @@ class HandlerWrites:
     def to_mysql(self, registration: Any) -> bool:
         """True when applied, False when MySQL already held this or a newer version."""
         with self._connection.cursor() as cursor:
-            if not self._schema_ready:
-                cursor.execute(self._mysql.CREATE_USERS_TABLE)
-                self._schema_ready = True
             # Affected rows: 1 inserted, 2 updated, 0 left alone (this or a newer version).
             changed = cursor.execute(self._mysql.UPSERT_USERS, self._mysql.to_row(registration))
         self._connection.commit()

@@ -9,6 +9,7 @@ uses an ordinary user over TCP, exactly as it would against RDS.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -30,6 +31,20 @@ INSTALL_OPTIONS = (
     INNODB_LOG_FILE_SIZE,
 )
 INSTALL_HINT = "install the mariadb-server package (Debian/Ubuntu: apt-get install mariadb-server)"
+
+
+MIGRATIONS_FILE = Path(__file__).resolve().parents[3] / "lambdas" / "bootstrap" / "migrations.py"
+
+
+def migrations() -> tuple[str, ...]:
+    """The bootstrap function's schema statements (lambdas/bootstrap/migrations.py), read from
+    its file: the function's packages are not on the harness's import path."""
+    spec = importlib.util.spec_from_file_location("bootstrap_migrations", MIGRATIONS_FILE)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {MIGRATIONS_FILE}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -207,6 +222,13 @@ class MariaDBServer:
                 )
                 cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
                 cursor.execute(f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@%s", (user, host))
+        self.migrate(database)
+
+    def migrate(self, database: str) -> None:
+        """The schema, as the bootstrap function creates it on RDS (idempotent)."""
+        with self.root_connection(database) as connection, connection.cursor() as cursor:
+            for statement in migrations():
+                cursor.execute(statement)
 
     def _command(self, server: str) -> list[str]:
         command = [

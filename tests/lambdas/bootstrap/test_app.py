@@ -187,3 +187,12 @@ def test_a_wrong_master_password_fails_with_one_line_and_no_secret(
         app.lambda_handler(event, None)
     assert "cannot log in" in str(caught.value) and "wrong-password" not in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_the_schema_fits_the_handlers_versions() -> None:
+    """The migration's version column is exactly as wide as the handler's versions."""
+    from bootstrap.migrations import MIGRATIONS  # noqa: PLC0415
+    from registration.models import VERSION_LENGTH  # noqa: PLC0415
+
+    column = f"version VARCHAR({VERSION_LENGTH}) CHARACTER SET ascii COLLATE ascii_bin"
+    assert column in MIGRATIONS[0]

@@ -62,7 +62,7 @@ def task_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_on_312(task: Path, stores: HandlerStores, events: list[dict[str, Any]]) -> dict[str, Any]:
     assert PYTHON_312 is not None
-    runtime_dir = lambda_runtime.build_runtime_dir(task.parent / "runtime")
+    runtime_dir = lambda_runtime.runtime_site_packages()  # Lambda's boto3, on 3.12
     result = subprocess.run(
         [str(PYTHON_312[0]), "-I", "-S", "-B", "-c", DRIVER, str(task), str(runtime_dir)],
         input="".join(json.dumps(event) + "\n" for event in events),

@@ -91,8 +91,6 @@ def stores(session: aws_session.SessionLike, endpoint: str, mariadb: Database) -
     connection = pymysql.connect(host="127.0.0.1", port=mariadb.port, user=DB_USER,
                                  password=mariadb.password, database=name, autocommit=True,
                                  charset="utf8mb4")  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(divergence.handler_stores().mysql.CREATE_USERS_TABLE)
     yield Stores(session, endpoint, stack, connection)
     connection.close()
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from scripts import verify
-from scripts.harness.messages import divergence, dlq, reconcile
+from scripts.harness.messages import dlq, reconcile
 from scripts.harness.messages import registrations as reg
 from scripts.harness.messages.dlq import DeadLetter
 from scripts.harness.messages.ledger import Ledger, LedgerWriter, RunHeader, SentMessage
 from scripts.harness.messages.store_readers import StoredUser
 from scripts.harness.stack import aws_session
+from scripts.harness.stack.mariadb import migrations
 from scripts.harness.stack.outputs import StackOutputs
 from tests.conftest import DatabaseServer
 from tests.scripts.local_stack.conftest import StackSpec, build_stack, placeholder_zip
@@ -320,7 +321,8 @@ def tls_stack(
             )
             cursor.execute(f"GRANT ALL PRIVILEGES ON `{name}`.* TO %s@%s", (TLS_USER, host))
         cursor.execute(f"USE `{name}`")
-        cursor.execute(divergence.handler_stores().mysql.CREATE_USERS_TABLE)
+        for statement in migrations():
+            cursor.execute(statement)
         at = "2026-01-01T10:00:00.000000Z"
         cursor.execute(
             "INSERT INTO users VALUES (%s, %s, %s, %s, %s)",
