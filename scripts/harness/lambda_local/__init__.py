@@ -1,6 +1,6 @@
 """Run a function locally from its built zip, with Lambda's semantics.
 
-config (the deployed function and mappings) -> event_source (pollers, batches) -> zip_environment
-(one execution environment) -> runtime (RIE + awslambdaric running the handler) in sandbox (memory,
-CPU, file system and freeze limits); logs ships what it prints in the function's log format.
+mappings (every mapping, refusals, the poller registry) -> sqs_poller / stream_poller (one module
+per source type; scaling, filters, batch_result, sqs_event) -> invoker -> aliases (version by
+weight, code by sha) -> zip_environment -> runtime (RIE + awslambdaric) in sandbox; logs, metrics.
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from scripts.harness.lambda_local import logs
+from scripts.harness.lambda_local import logs, runtime
 from scripts.harness.lambda_local.config import FunctionConfig
 from scripts.harness.lambda_local.event_source import (
     ExecutionEnvironment,
@@ -92,17 +92,18 @@ class Invoker:
         started: datetime,
         invocation: Invocation,
     ) -> None:
-        ended = datetime.now(UTC)
-        stream.add(logs.start_line(request_id, function.version), started)
-        for line in invocation.log_lines:
-            stream.add(line, ended)
-        stream.add(logs.end_line(request_id), ended)
-        report = logs.Report(
+        """INIT_START and the init's output (cold start), START, the function's lines with their
+        own times, END and REPORT (with Status on a failure), in the version's log format."""
+        for line, at in logs.invocation_events(
+            invocation,
             request_id=request_id,
-            duration_ms=invocation.duration_ms,
+            function_name=function.name,
+            version=function.version,
             memory_size_mb=function.memory_mb,
-            max_memory_used_mb=invocation.max_memory_used_mb,
-            init_duration_ms=invocation.init_duration_ms,
-        )
-        stream.add(report.line(), ended)
+            runtime_version=runtime.runtime_version(),
+            started=started,
+            ended=datetime.now(UTC),
+            log_format=function.log_format,
+        ):
+            stream.add(line, at)
         stream.flush()

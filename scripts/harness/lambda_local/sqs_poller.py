@@ -25,20 +25,17 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from scripts.harness.cli import UserError
-from scripts.harness.lambda_local import batch_result, filters, logs, sqs_event
+from scripts.harness.lambda_local import batch_result, filters, sqs_event
 from scripts.harness.lambda_local.config import FunctionConfig, MappingConfig
 from scripts.harness.lambda_local.event_source import (
-    ExecutionEnvironment,
-    Invocation,
     PollerContext,
 )
+from scripts.harness.lambda_local.invoker import Invoker
 from scripts.harness.lambda_local.scaling import Scaler
 
 # Lambda's synchronous invocation payload limit, which the batch's event must fit.
@@ -173,12 +170,6 @@ def delete(sqs: Any, queue_url: str, receipts: Mapping[str, str]) -> int:
     return deleted
 
 
-@dataclass
-class _Warm:
-    environment: ExecutionEnvironment
-    stream: logs.LogStream
-
-
 class SqsPoller:
     """One concurrency slot: gathers a batch, invokes, settles; its environments are per version
     and created on first use."""
@@ -188,9 +179,8 @@ class SqsPoller:
         self._queue = queue
         self._scaler = scaler
         self._sqs = context.session.client("sqs")
-        self._logs = context.session.client("logs")
         self._patterns = filters.parse(context.mapping.filter_criteria)
-        self._warm: dict[str, _Warm] = {}
+        self._invoker = Invoker(context)
         self.busy = threading.Event()
         self.on_full_batch: Callable[[], None] | None = None  # set by SqsEventSource
 
@@ -247,24 +237,9 @@ class SqsPoller:
         if not admitted:
             return batch_result.Settlement(delete=tuple(dropped), retry=(), reason="filtered")
 
-        function = context.target.pick(context.rng)
-        request_id = str(uuid.uuid4())
         ids = [r["messageId"] for r in admitted]
-        started = datetime.now(UTC)
-        warm = self._ensure_warm(function)
-        invocation = warm.environment.invoke({"Records": admitted}, request_id)
-        self._log(warm.stream, function, request_id, started, invocation)
-        if invocation.timed_out:
-            # Lambda replaces an environment it had to stop: a new one, a new log stream.
-            self._discard(function.version)
-        if context.metrics is not None:
-            context.metrics.record(
-                function=function.name,
-                resource=context.target.resource,
-                version=function.version,
-                duration_ms=invocation.duration_ms,
-                error=invocation.error is not None,
-            )
+        invoked = self._invoker.invoke({"Records": admitted})
+        function, invocation = invoked.function, invoked.invocation
         settlement = batch_result.settle(
             ids,
             function_error=invocation.error,
@@ -284,49 +259,7 @@ class SqsPoller:
         return settlement
 
     def close(self) -> None:
-        for version in list(self._warm):
-            self._discard(version)
-
-    def _ensure_warm(self, function: FunctionConfig) -> _Warm:
-        warm = self._warm.get(function.version)
-        if warm is None:
-            environment = self._context.new_environment(function)
-            # Ship to the stream the function's context names, when the environment has one.
-            name = getattr(environment, "log_stream_name", None) or logs.stream_name(
-                datetime.now(UTC), function.version
-            )
-            stream = logs.LogStream(self._logs, function.log_group_name, name)
-            warm = self._warm[function.version] = _Warm(environment, stream)
-            self._context.stats.add(cold_starts=1)
-        return warm
-
-    def _discard(self, version: str) -> None:
-        warm = self._warm.pop(version, None)
-        if warm is not None:
-            warm.environment.close()
-
-    def _log(
-        self,
-        stream: logs.LogStream,
-        function: FunctionConfig,
-        request_id: str,
-        started: datetime,
-        invocation: Invocation,
-    ) -> None:
-        ended = datetime.now(UTC)
-        stream.add(logs.start_line(request_id, function.version), started)
-        for line in invocation.log_lines:
-            stream.add(line, ended)
-        stream.add(logs.end_line(request_id), ended)
-        report = logs.Report(
-            request_id=request_id,
-            duration_ms=invocation.duration_ms,
-            memory_size_mb=function.memory_mb,
-            max_memory_used_mb=invocation.max_memory_used_mb,
-            init_duration_ms=invocation.init_duration_ms,
-        )
-        stream.add(report.line(), ended)
-        stream.flush()
+        self._invoker.close()
 
 
 class SqsEventSource:

@@ -21,17 +21,9 @@ from scripts.harness.lambda_local.runtime import FunctionSpec, LambdaProcess
 CPU_FIDELITY_VARIABLE = "LAMBDA_CPU_FIDELITY"
 
 
-def function_spec(
-    function: FunctionConfig,
-    code_dir: Path,
-    log_format: str = "Text",
-    application_log_level: str | None = None,
-) -> FunctionSpec:
-    """A FunctionSpec for the deployed function, running code extracted into `code_dir`.
-
-    The log settings are the function's LoggingConfig, which moto does not store: the caller
-    takes them from GetFunction on AWS and from the Terraform outputs locally.
-    """
+def function_spec(function: FunctionConfig, code_dir: Path) -> FunctionSpec:
+    """A FunctionSpec for the deployed function, running code extracted into `code_dir`, with
+    its LoggingConfig as GetFunction reports it (moto_main.py makes moto keep it)."""
     _, _, _, region, account, *_ = function.arn.split(":")
     return FunctionSpec(
         code_dir=code_dir,
@@ -43,8 +35,8 @@ def function_spec(
         region=region,
         account_id=account,
         environment=dict(function.environment),
-        log_format=log_format,
-        application_log_level=application_log_level,
+        log_format=function.log_format,
+        application_log_level=function.application_log_level,
         cpu_fidelity=os.environ.get(CPU_FIDELITY_VARIABLE) == "1",
     )
 

@@ -538,7 +538,8 @@ def test_writes_lambda_style_logs_to_the_environments_stream(
     events = logs.get_log_events(
         logGroupName=stack.log_group_name, logStreamName=stream["logStreamName"]
     )["events"]
-    lines = [e["message"] for e in events]
+    init, *lines = [e["message"] for e in events]
+    assert init == "INIT_START Runtime Version: python:3.12\tRuntime Version ARN: local"
     request_id = lines[0].removeprefix("START RequestId: ").split()[0]
     assert lines[0] == f"START RequestId: {request_id} Version: $LATEST"
     assert json.loads(lines[1])["message"] == "handled"

@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
-from scripts.harness.lambda_local import mappings, sqs_poller
+from scripts.harness.lambda_local import mappings, sqs_poller, stream_poller
 from scripts.harness.lambda_local.aliases import Target
 from scripts.harness.lambda_local.config import FunctionConfig, MappingConfig
 
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:registrations"
 STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/users/stream/2026-11-30T00:00:00.000"
+KINESIS = "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"
 
 
 def api_entry(**overrides: Any) -> dict[str, Any]:
@@ -66,16 +67,17 @@ def test_reads_the_sqs_settings() -> None:
     assert not mapping.enabled
 
 
-def test_sqs_is_the_registered_poller() -> None:
-    assert list(mappings.SOURCES) == ["sqs"]
+def test_sqs_queues_and_dynamodb_streams_have_pollers() -> None:
+    assert sorted(mappings.SOURCES) == ["dynamodb", "sqs"]
     assert mappings.SOURCES["sqs"] is sqs_poller.SqsEventSource
+    assert mappings.SOURCES["dynamodb"] is stream_poller.DynamoDBStreamSource
 
 
 @pytest.mark.parametrize(
     ("entry", "target", "expected"),
     [
         (api_entry(State="Enabled"), None, "is Enabled: moto would consume the source itself"),
-        (api_entry(EventSourceArn=STREAM), None, "no local poller for dynamodb event sources"),
+        (api_entry(EventSourceArn=KINESIS), None, "no local poller for kinesis event sources"),
         (api_entry(), Target("arn", "registration", (function(0),), (1.0,)),
          "reserved concurrency 0"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -26,7 +27,8 @@ def test_the_spec_is_the_deployed_configuration(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(zip_environment.CPU_FIDELITY_VARIABLE, raising=False)
-    spec = zip_environment.function_spec(FUNCTION, tmp_path, "JSON", "DEBUG")
+    json_logs = dataclasses.replace(FUNCTION, log_format="JSON", application_log_level="DEBUG")
+    spec = zip_environment.function_spec(json_logs, tmp_path)
     assert (spec.region, spec.account_id, spec.version) == ("eu-west-1", "111122223333", "3")
     assert (spec.memory_mb, spec.timeout_s, spec.handler) == (512, 7.0, "fn.handler")
     assert (spec.log_format, spec.application_log_level) == ("JSON", "DEBUG")
