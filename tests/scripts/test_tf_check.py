@@ -134,7 +134,7 @@ def test_tflint_fails_an_invalid_lambda_runtime(tree: Path) -> None:
     )
 
 
-def test_checkov_passes_a_module(tmp_path: Path, table_module: Path) -> None:
+def test_checkov_passes_a_module(table_module: Path) -> None:
     shutil.copy2(tc.REPO_ROOT / ".checkov.yaml", table_module)
     assert tf_check.check_checkov(table_module) == []
 

@@ -158,6 +158,29 @@ def test_a_wildcard_grant_covers_the_calls_it_matches() -> None:
 # apply (the round trip checks the applied document with `wildcard_grants`); actions never are.
 
 
+def _modules(module: dict[str, Any]) -> list[dict[str, Any]]:
+    return [module, *(m for child in module.get("child_modules", []) for m in _modules(child))]
+
+
+def planned_policy_documents(plan: dict[str, Any], module: str) -> list[dict[str, Any]]:
+    """Values of the policy documents of one module: read at plan time (prior state) or at
+    apply (resource changes, with every unknown value as None)."""
+    documents = [
+        rc["change"]["after"] or {}
+        for rc in plan.get("resource_changes", [])
+        if rc["type"] == "aws_iam_policy_document" and rc.get("module_address", "") == module
+    ]
+    state_root = plan.get("prior_state", {}).get("values", {}).get("root_module", {})
+    for state_module in _modules(state_root):
+        if state_module.get("address", "") == module:
+            documents += [
+                r["values"]
+                for r in state_module.get("resources", [])
+                if r["type"] == "aws_iam_policy_document"
+            ]
+    return documents
+
+
 def registration_role_policy(plan: dict[str, Any]) -> dict[str, Any]:
     """The statements of the policy documents in the module of the registration function."""
     functions = [
@@ -169,17 +192,14 @@ def registration_role_policy(plan: dict[str, Any]) -> dict[str, Any]:
     assert len(functions) == 1, "one function should run the registration handler"
     module = functions[0].get("module_address", "")
     statements = []
-    for rc in plan.get("resource_changes", []):
-        if rc["type"] != "aws_iam_policy_document" or rc.get("module_address", "") != module:
-            continue
-        for statement in (rc["change"]["after"] or {}).get("statement") or []:
+    for document in planned_policy_documents(plan, module):
+        for statement in document.get("statement") or []:
             actions = statement.get("actions") or []
             if "sts:AssumeRole" in actions:
                 continue
+            resources = [r for r in statement.get("resources") or [] if r is not None]
             statements.append(
-                allow(
-                    statement.get("sid") or "?", sorted(actions), statement.get("resources") or []
-                )
+                allow(statement.get("sid") or "?", sorted(actions), resources)
                 | {"Effect": statement.get("effect") or "Allow"}
             )
     assert statements, f"no permission statements planned in {module or 'the root module'}"
