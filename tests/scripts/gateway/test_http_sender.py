@@ -6,6 +6,8 @@ API returned (so it matches the queue), for every body the API refused its answe
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 import pytest
@@ -68,3 +70,32 @@ def test_wrong_api_key_is_a_failed_run_with_the_reason_in_the_ledger(
     run = ledger.read(ledger.resolve(None, tmp_path))
     assert [m.error for m in run.messages] == ["HTTP 403: Forbidden"] * 3
     assert gateway.received() == []
+
+
+def test_throttled_requests_are_retried_until_accepted(
+    moto: Any, session: Any, start_gateway: Any, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Burst 2 at 2/s: a quick run of 8 meets 429s, and the backoff gets every one through."""
+    caplog.set_level(logging.INFO, logger="local_gateway")
+    gateway = start_gateway(create_ingest_api(session, rate=2, burst=2))
+    argv = [
+        "--endpoint-url", moto.endpoint_url,
+        "--queue-url", gateway.api.queue_url,
+        "--via", "http",
+        "--ingest-url", gateway.url,
+        "--api-key", gateway.api.api_key,
+        "--concurrency", "4",
+        "-n", "8",
+        "--ledger-dir", str(tmp_path),
+    ]  # fmt: skip
+    assert send_messages.run(argv) == 0
+    run = ledger.read(ledger.resolve(None, tmp_path))
+    assert len(run.sent) == 8
+    assert len(gateway.received()) == 8
+    statuses = [
+        json.loads(r.getMessage())["status"]
+        for r in caplog.records
+        if r.name == "local_gateway" and r.levelno == logging.INFO
+    ]
+    assert statuses.count(200) == 8
+    assert 429 in statuses  # the access log shows the throttling the sender rode out
