@@ -271,7 +271,9 @@ def test_local_profile_only_drops_what_moto_cannot_do(local_plan: dict[str, Any]
     assert not by_type(local_plan, "aws_cloudwatch_metric_alarm")
     assert not by_type(local_plan, "aws_cloudwatch_dashboard")
     assert not by_type(local_plan, "aws_sqs_queue_redrive_allow_policy")
-    assert not [f for f in by_type(local_plan, "aws_lambda_function") if after(f)["logging_config"]]
+    assert not [
+        f for f in by_type(local_plan, "aws_lambda_function") if after(f).get("logging_config")
+    ]
     assert not by_type(local_plan, "aws_lambda_invocation")
     assert after(only(local_plan, "aws_db_instance"))["monitoring_interval"] == 0
     assert by_type(local_plan, "aws_sns_topic") and by_type(local_plan, "aws_flow_log")
