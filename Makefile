@@ -13,13 +13,15 @@ N           ?= 1000
 SEND_ARGS   ?=
 BENCH_ARGS  ?=
 INVOKE_ARGS ?=
+FILE        ?=
 
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_VERSION = $(shell sed -n '/^\[checkov\]/,$$ s/^version = "\(.*\)"/\1/p' toolchain.toml)
 
 .PHONY: help setup tools tf-check package invoke stores-up stores-down test lint clean \
-	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench
+	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench \
+	import import-bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -82,6 +84,10 @@ verify: $(STAMP) ## Compare the latest ledger with DynamoDB, MySQL and the DLQ o
 redrive: $(STAMP) ## Move DLQ messages back to the queue of PROFILE
 	$(PY) -m scripts.redrive --profile $(PROFILE)
 
+import: $(STAMP) ## Upload FILE=users.csv (.csv/.jsonl[.gz]) to the import bucket of PROFILE, follow it, print the report
+	@test -n "$(FILE)" || { echo "make import: set FILE=<path>.csv|.jsonl[.gz]"; exit 2; }
+	$(PY) -m scripts.import_users "$(FILE)" --profile $(PROFILE)
+
 logs: $(STAMP) ## Tail the function's log group of PROFILE
 	$(PY) -m scripts.logs --profile $(PROFILE) --follow
 
@@ -90,6 +96,9 @@ chaos: local-up ## Faults + bad input under load on the local stack (N=10000 by 
 
 bench: $(STAMP) ## Benchmarks: prints a table, writes bench/results.json (BENCH_ARGS=--quick)
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+import-bench: $(STAMP) ## 100,000-row import with 1 % malformed + 1 % invalid rows, and the importer on 1,000,000 rows
+	$(PY) -m pytest tests/lambdas/importer/bench_import.py -q -s -p no:cacheprovider
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .

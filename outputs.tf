@@ -59,3 +59,23 @@ output "event_source_mapping_uuid" {
   description = "UUID of the SQS event source mapping."
   value       = module.function.event_source_mapping_uuid
 }
+
+output "import_bucket_name" {
+  description = "Bucket for bulk imports: upload to imports/<name>.csv|.jsonl[.gz] (make import FILE=...)."
+  value       = module.bulk_import.bucket_name
+}
+
+output "import_queue_url" {
+  description = "URL of the import queue (S3 notifications and the importer's continuations)."
+  value       = module.bulk_import.queue_url
+}
+
+output "import_queue_arn" {
+  description = "ARN of the import queue."
+  value       = module.bulk_import.queue_arn
+}
+
+output "importer_function_name" {
+  description = "Name of the importer function."
+  value       = module.bulk_import.function_name
+}

@@ -322,3 +322,31 @@ variable "dashboard_enabled" {
   type        = bool
   default     = true
 }
+
+################################################################################
+# Bulk import (modules/bulk_import)
+################################################################################
+
+variable "importer_zip_path" {
+  description = "Deployment package of the importer; null uses dist/importer.zip (make package)."
+  type        = string
+  default     = null
+}
+
+variable "importer_timeout_seconds" {
+  description = "Importer timeout: each invocation imports one chunk of a file within it, then hands the rest on."
+  type        = number
+  default     = 300
+}
+
+variable "importer_memory_size" {
+  description = "Importer memory in MB (its use stays flat whatever the file size; more memory buys CPU)."
+  type        = number
+  default     = 512
+}
+
+variable "import_expiration_days" {
+  description = "Days after which uploaded import files and their reports expire."
+  type        = number
+  default     = 30
+}

@@ -94,7 +94,7 @@ def _pin_version(s3: Any, job: ImportJob) -> ImportJob | None:
     """
     request: dict[str, Any] = {"Bucket": job.bucket, "Key": job.key}
     if job.etag:
-        request["IfMatch"] = job.etag
+        request["IfMatch"] = _entity_tag(job.etag)
     try:
         head = s3.head_object(**request)
     except ClientError as err:
@@ -103,6 +103,11 @@ def _pin_version(s3: Any, job: ImportJob) -> ImportJob | None:
         raise
     version = head.get("VersionId")
     return replace(job, version_id=version) if version and version != "null" else job
+
+
+def _entity_tag(etag: str) -> str:
+    """S3 events give the ETag bare; If-Match wants it quoted."""
+    return etag if etag.startswith('"') else f'"{etag}"'
 
 
 def _send_continuation(clients: Clients, body: str) -> None:
@@ -158,7 +163,7 @@ class _Chunk:
         if job.version_id:
             request["VersionId"] = job.version_id
         elif job.etag:
-            request["IfMatch"] = job.etag
+            request["IfMatch"] = _entity_tag(job.etag)
         if job.offset and not job.compressed:
             request["Range"] = f"bytes={job.offset}-"
         try:

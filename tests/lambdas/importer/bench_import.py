@@ -1,0 +1,63 @@
+"""`make import-bench`: the issue's 100,000-row import, and the importer alone on 1,000,000 rows.
+
+Not collected by `make test` (the file name does not start with ``test_``); `make import-bench`
+runs it by path, with the same fixtures as tests/lambdas/importer. Figures are printed, not
+asserted against a clock: this machine's speed is not a property of the code.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.lambdas.importer.support import ImportStack, stored_content, users_csv
+from tests.lambdas.importer.test_import_pipeline import importer_process
+
+pytestmark = pytest.mark.integration
+
+
+def test_100000_rows_with_1_percent_malformed_and_1_percent_invalid(
+    import_stack: ImportStack,
+) -> None:
+    generated = users_csv(100_000, malformed=0.01, invalid=0.01, seed=14)
+    import_stack.upload("imports/bench-100k.csv", generated.data)
+    started = time.monotonic()
+    import_stack.run_import(rows_per_chunk=100)
+    elapsed = time.monotonic() - started
+
+    status = import_stack.status("imports/bench-100k.csv")
+    rejects = import_stack.rejects("imports/bench-100k.csv")
+    stores = import_stack.stores
+    dead = stores.dlq_messages()
+    assert status["state"] == "done"
+    assert [r["line"] for r in rejects] == generated.malformed_lines
+    assert stored_content(stores.mysql_users()) == generated.valid
+    assert stored_content(stores.dynamodb_users()) == generated.valid
+    assert sorted(json.loads(m["body"])["user_id"] for m in dead) == generated.invalid_user_ids
+    lost = generated.rows - len(generated.valid) - len(rejects) - len(dead)
+    assert lost == 0
+    print(
+        f"\nimport-bench 100k: {generated.rows} rows, {len(generated.valid)} stored in both, "
+        f"{len(rejects)} rejected with line numbers, {len(dead)} in the DLQ, {lost} lost; "
+        f"{elapsed:.0f} s end to end = {generated.rows / elapsed:.0f} rows/s"
+    )
+
+
+def test_the_importer_on_1000000_rows(import_stack: ImportStack) -> None:
+    data = users_csv(1_000_000, malformed=0.001, seed=15).data
+    import_stack.upload("imports/bench-1m.csv", data)
+    process = importer_process(import_stack, "--discard-bodies")
+    output, _ = process.communicate(timeout=3600)
+    assert process.returncode == 0, output
+    result = json.loads(output.splitlines()[-1])
+    status = import_stack.status("imports/bench-1m.csv")
+    assert status["state"] == "done"
+    assert status["sent"] + status["rejected"] == 1_000_000
+    print(
+        f"\nimport-bench 1M: {len(data) / 1e6:.0f} MB CSV, {status['sent']} bodies, "
+        f"{status['rejected']} rejected, {result['seconds']:.0f} s = "
+        f"{1_000_000 / result['seconds']:.0f} rows/s (importer alone, SendMessageBatch answered "
+        f"in-process), peak RSS {result['max_rss_kib'] / 1024:.0f} MiB"
+    )
