@@ -7,13 +7,16 @@ asserted against a clock: this machine's speed is not a property of the code.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
+from pathlib import Path
 
 import pytest
 
+from scripts.harness.lambda_local import runtime, sqs_event
 from tests.lambdas.importer.support import ImportStack, stored_content, users_csv
-from tests.lambdas.importer.test_import_pipeline import importer_process
+from tests.lambdas.importer.test_import_pipeline import REPO_ROOT, importer_process
 
 pytestmark = pytest.mark.integration
 
@@ -60,4 +63,54 @@ def test_the_importer_on_1000000_rows(import_stack: ImportStack) -> None:
         f"{status['rejected']} rejected, {result['seconds']:.0f} s = "
         f"{1_000_000 / result['seconds']:.0f} rows/s (importer alone, SendMessageBatch answered "
         f"in-process), peak RSS {result['max_rss_kib'] / 1024:.0f} MiB"
+    )
+
+
+def code_dir_from_source(directory: Path) -> Path:
+    """What dist/importer.zip holds, as symlinks: the package and its bundled dependencies."""
+    directory.mkdir()
+    (directory / "importer").symlink_to(REPO_ROOT / "lambdas" / "importer")
+    for package in ("aws_lambda_powertools", "jmespath", "typing_extensions"):
+        found = importlib.util.find_spec(package)
+        assert found is not None and found.origin is not None
+        origin = Path(found.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (directory / source.name).symlink_to(source)
+    return directory
+
+
+def test_the_importer_in_the_local_runtime(import_stack: ImportStack, tmp_path: Path) -> None:
+    rows = 50_000
+    import_stack.upload("imports/bench-runtime.csv", users_csv(rows, seed=16).data)
+    spec = runtime.FunctionSpec(
+        code_dir=code_dir_from_source(tmp_path / "code"),
+        handler="importer.app.lambda_handler",
+        function_name="importer",
+        memory_mb=512,
+        timeout_s=300,
+        environment={
+            **import_stack.environment(),
+            "AWS_ENDPOINT_URL": import_stack.endpoint_url,
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        },
+    )
+    sqs = import_stack.client("sqs")
+    invocations = []
+    with runtime.LambdaProcess(spec) as environment:
+        while messages := import_stack.receive(import_stack.import_queue_url, limit=1):
+            result = environment.invoke(sqs_event.event(messages, import_stack.import_queue_arn))
+            assert not result.failed, result.error
+            assert result.response == {"batchItemFailures": []}
+            sqs.delete_message(
+                QueueUrl=import_stack.import_queue_url, ReceiptHandle=messages[0]["ReceiptHandle"]
+            )
+            invocations.append(result)
+    status = import_stack.status("imports/bench-runtime.csv")
+    assert (status["state"], status["sent"]) == ("done", rows)
+    busy_s = sum(r.duration_ms for r in invocations) / 1000
+    print(
+        f"\nimport-bench local runtime: {rows} rows sent to moto's SQS in {busy_s:.0f} s of "
+        f"invocations = {rows / busy_s:.0f} rows/s; REPORT Max Memory Used "
+        f"{max(r.max_memory_used_mb for r in invocations)} MB (ru_maxrss: includes the parent's "
+        f"peak, see tests/lambdas/importer/drive_importer.py)"
     )
