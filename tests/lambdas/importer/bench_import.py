@@ -80,18 +80,25 @@ def code_dir_from_source(directory: Path) -> Path:
 
 
 def test_the_importer_in_the_local_runtime(import_stack: ImportStack, tmp_path: Path) -> None:
-    rows = 50_000
+    """The importer from its source as the runner runs it, with real SendMessageBatch calls.
+
+    moto's SendMessage counts every queued message (queue attributes) on each call, so the
+    registration queue is emptied between the 20-second chunks to keep that cost flat; the
+    handler's side is measured by the 100,000-row test.
+    """
+    rows = 20_000
     import_stack.upload("imports/bench-runtime.csv", users_csv(rows, seed=16).data)
     spec = runtime.FunctionSpec(
         code_dir=code_dir_from_source(tmp_path / "code"),
         handler="importer.app.lambda_handler",
         function_name="importer",
         memory_mb=512,
-        timeout_s=300,
+        timeout_s=40,
         environment={
             **import_stack.environment(),
             "AWS_ENDPOINT_URL": import_stack.endpoint_url,
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "TIME_RESERVE_MS": "20000",
         },
     )
     sqs = import_stack.client("sqs")
@@ -104,13 +111,16 @@ def test_the_importer_in_the_local_runtime(import_stack: ImportStack, tmp_path: 
             sqs.delete_message(
                 QueueUrl=import_stack.import_queue_url, ReceiptHandle=messages[0]["ReceiptHandle"]
             )
+            # Empty it (PurgeQueue allows one call a minute; moto recreates a name at once).
+            sqs.delete_queue(QueueUrl=import_stack.registration_queue_url)
+            sqs.create_queue(QueueName=import_stack.registration_queue_url.rsplit("/", 1)[-1])
             invocations.append(result)
     status = import_stack.status("imports/bench-runtime.csv")
     assert (status["state"], status["sent"]) == ("done", rows)
     busy_s = sum(r.duration_ms for r in invocations) / 1000
     print(
-        f"\nimport-bench local runtime: {rows} rows sent to moto's SQS in {busy_s:.0f} s of "
-        f"invocations = {rows / busy_s:.0f} rows/s; REPORT Max Memory Used "
-        f"{max(r.max_memory_used_mb for r in invocations)} MB (ru_maxrss: includes the parent's "
-        f"peak, see tests/lambdas/importer/drive_importer.py)"
+        f"\nimport-bench local runtime: {rows} rows sent to moto's SQS in {len(invocations)} "
+        f"invocations, {busy_s:.0f} s = {rows / busy_s:.0f} rows/s; REPORT Max Memory Used "
+        f"{max(r.max_memory_used_mb for r in invocations)} MB (ru_maxrss, which includes the "
+        f"parent's peak: see tests/lambdas/importer/drive_importer.py)"
     )
