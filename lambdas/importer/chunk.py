@@ -115,6 +115,8 @@ def _send_continuation(clients: Clients, body: str) -> None:
 
 
 class _Chunk:
+    """One pass over the object from the job's offset, until the file or the budget ends."""
+
     def __init__(
         self, job: ImportJob, clients: Clients, context: RemainingTime, reserve_ms: int
     ) -> None:
