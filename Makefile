@@ -16,6 +16,7 @@ BENCH_ARGS  ?=
 SQL         ?=
 CHART       ?=
 INVOKE_ARGS ?=
+FILE        ?=
 CANARY      ?= 10
 BAKE        ?= 300
 
@@ -30,7 +31,7 @@ CHECKOV_VERSION = $(shell sed -n '/^\[checkov\]/,$$ s/^version = "\(.*\)"/\1/p' 
 
 .PHONY: help setup runtime tools tf-check package invoke stores-up stores-down test lint clean \
 	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench \
-	bench-gateway release rollback lake
+	bench-gateway release rollback lake import import-bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -104,9 +105,9 @@ verify: $(STAMP) ## Compare the latest ledger with DynamoDB, MySQL and the DLQ o
 redrive: $(STAMP) ## Move DLQ messages back to the queue of PROFILE
 	$(PY) -m scripts.redrive --profile $(PROFILE)
 
-.PHONY: reconcile
-reconcile: $(STAMP) ## Users that differ between DynamoDB and MySQL of PROFILE (REPAIR=1 fixes them)
-	$(PY) -m scripts.reconcile --profile $(PROFILE) $(if $(REPAIR),--repair)
+.PHONY: help setup runtime tools tf-check package invoke stores-up stores-down test lint clean \
+	deploy destroy outputs local-up local-down demo send verify redrive logs chaos bench \
+	bench-gateway release rollback lake import import-bench
 
 logs: $(STAMP) ## Tail the function's log group of PROFILE
 	$(PY) -m scripts.logs --profile $(PROFILE) --follow
@@ -130,6 +131,9 @@ bench: $(STAMP) ## Benchmarks: prints a table, writes bench/results.json (BENCH_
 
 bench-gateway: $(STAMP) ## Local gateway: requests/s and p50/p99 at concurrency 1 and 8 (own moto)
 	$(PY) -m bench.gateway
+
+import-bench: $(STAMP) ## 100,000-row import with 1 % malformed + 1 % invalid rows, and the importer on 1,000,000 rows
+	$(PY) -m pytest tests/lambdas/importer/bench_import.py -q -s -p no:cacheprovider
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .

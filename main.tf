@@ -400,3 +400,37 @@ module "change_stream" {
 
   tags = local.tags
 }
+
+################################################################################
+# Bulk import (issue #14): files dropped under imports/ in its bucket flow, row by row, onto the
+# registration queue through the importer (modules/bulk_import, lambdas/importer).
+################################################################################
+
+module "bulk_import" {
+  source = "./modules/bulk_import"
+
+  name     = var.name
+  zip_path = coalesce(var.importer_zip_path, "${path.root}/dist/importer.zip")
+
+  registration_queue_url         = module.queue.queue_url
+  registration_queue_arn         = module.queue.queue_arn
+  registration_queue_kms_key_arn = module.queue.kms_key_arn
+  queue_kms_key_arn              = var.kms_key_arn
+  bucket_kms_key_arn             = var.kms_key_arn
+  bucket_force_destroy           = !var.deletion_protection
+  expiration_days                = var.import_expiration_days
+
+  architecture                 = var.function_architecture
+  timeout_seconds              = var.importer_timeout_seconds
+  memory_size                  = var.importer_memory_size
+  event_source_mapping_enabled = var.event_source_mapping_enabled
+  extra_environment_variables  = local.function_extra_environment
+  redrive_allow_policy_enabled = local.emulator_gaps.redrive_allow_policy
+  manage_logging_config        = local.emulator_gaps.lambda_logging_config
+  log_level                    = var.function_log_level
+  tracing_mode                 = var.function_tracing_mode
+  log_retention_in_days        = var.log_retention_in_days
+  logs_kms_key_arn             = var.kms_key_arn
+
+  tags = local.tags
+}

@@ -95,3 +95,23 @@ output "change_failure_queue_url" {
   description = "Metadata of change-stream batches given up on, or null without the change stream."
   value       = var.change_stream_enabled ? module.change_stream[0].failure_queue_url : null
 }
+
+output "import_bucket_name" {
+  description = "Bucket for bulk imports: upload to imports/<name>.csv|.jsonl[.gz] (make import FILE=...)."
+  value       = module.bulk_import.bucket_name
+}
+
+output "import_queue_url" {
+  description = "URL of the import queue (S3 notifications and the importer's continuations)."
+  value       = module.bulk_import.queue_url
+}
+
+output "import_queue_arn" {
+  description = "ARN of the import queue."
+  value       = module.bulk_import.queue_arn
+}
+
+output "importer_function_name" {
+  description = "Name of the importer function."
+  value       = module.bulk_import.function_name
+}

@@ -423,6 +423,10 @@ variable "ingest_allowed_origins" {
   default     = []
 }
 
+################################################################################
+# Change stream
+################################################################################
+
 variable "change_stream_enabled" {
   description = "Stream the users table into the S3 lake (modules/change_stream); `make lake` queries it."
   type        = bool
@@ -444,4 +448,32 @@ variable "lake_force_destroy" {
   description = "Let `terraform destroy` delete a lake that still holds change rows."
   type        = bool
   default     = false
+}
+
+################################################################################
+# Bulk import (modules/bulk_import)
+################################################################################
+
+variable "importer_zip_path" {
+  description = "Deployment package of the importer; null uses dist/importer.zip (make package)."
+  type        = string
+  default     = null
+}
+
+variable "importer_timeout_seconds" {
+  description = "Importer timeout: each invocation imports one chunk of a file within it, then hands the rest on."
+  type        = number
+  default     = 300
+}
+
+variable "importer_memory_size" {
+  description = "Importer memory in MB (its use stays flat whatever the file size; more memory buys CPU)."
+  type        = number
+  default     = 512
+}
+
+variable "import_expiration_days" {
+  description = "Days after which uploaded import files and their reports expire."
+  type        = number
+  default     = 30
 }

@@ -94,7 +94,7 @@ def _pin_version(s3: Any, job: ImportJob) -> ImportJob | None:
     """
     request: dict[str, Any] = {"Bucket": job.bucket, "Key": job.key}
     if job.etag:
-        request["IfMatch"] = job.etag
+        request["IfMatch"] = _entity_tag(job.etag)
     try:
         head = s3.head_object(**request)
     except ClientError as err:
@@ -105,11 +105,18 @@ def _pin_version(s3: Any, job: ImportJob) -> ImportJob | None:
     return replace(job, version_id=version) if version and version != "null" else job
 
 
+def _entity_tag(etag: str) -> str:
+    """S3 events give the ETag bare; If-Match wants it quoted."""
+    return etag if etag.startswith('"') else f'"{etag}"'
+
+
 def _send_continuation(clients: Clients, body: str) -> None:
     clients.sqs.send_message(QueueUrl=clients.import_queue_url, MessageBody=body)
 
 
 class _Chunk:
+    """One pass over the object from the job's offset, until the file or the budget ends."""
+
     def __init__(
         self, job: ImportJob, clients: Clients, context: RemainingTime, reserve_ms: int
     ) -> None:
@@ -158,7 +165,7 @@ class _Chunk:
         if job.version_id:
             request["VersionId"] = job.version_id
         elif job.etag:
-            request["IfMatch"] = job.etag
+            request["IfMatch"] = _entity_tag(job.etag)
         if job.offset and not job.compressed:
             request["Range"] = f"bytes={job.offset}-"
         try:

@@ -27,7 +27,6 @@ locals {
 }
 
 data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
 
 ################################################################################
 # Bucket
