@@ -41,8 +41,17 @@ CONTRACT_OUTPUTS = {
     "ingest_stage_name",
     "ingest_api_key_id",
 }
-# Beyond the contract: the bootstrap's input, which the local stack runs the bootstrap with.
-STACK_OUTPUTS = CONTRACT_OUTPUTS | {"db_bootstrap_event"}
+# Beyond the contract: the bootstrap's input, which the local stack runs the bootstrap with, and
+# the names of the optional systems (read with outputs.load_raw).
+STACK_OUTPUTS = CONTRACT_OUTPUTS | {
+    "db_bootstrap_event",
+    "lake_bucket",
+    "change_failure_queue_url",
+    "import_bucket_name",
+    "import_queue_url",
+    "import_queue_arn",
+    "importer_function_name",
+}
 CONTRACT_ENVIRONMENT = {
     "TABLE_NAME",
     "DB_HOST",
