@@ -369,7 +369,7 @@ module "ingest_api" {
   # CloudWatch alarms for provider 6.x: both only against real AWS (envs/README.md).
   manage_account_cloudwatch_role = !local.emulated
   alarms_enabled                 = local.emulator_gaps.alarms
-  alarm_actions                  = compact([module.observability.sns_topic_arn])
+  alarm_actions                  = module.observability.alarm_actions
 
   tags = local.tags
 }
@@ -396,7 +396,7 @@ module "change_stream" {
   log_retention_in_days             = var.log_retention_in_days
   logs_kms_key_arn                  = var.kms_key_arn
   alarms_enabled                    = local.emulator_gaps.alarms
-  alarm_actions                     = compact([module.observability.sns_topic_arn])
+  alarm_actions                     = module.observability.alarm_actions
 
   tags = local.tags
 }

@@ -17,3 +17,8 @@ output "dashboard_name" {
   description = "Name of the CloudWatch dashboard, or null."
   value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
 }
+
+output "alarm_actions" {
+  description = "Where every alarm of the stack notifies: the created topic and alarm_topic_arns."
+  value       = local.alarm_actions
+}
