@@ -14,28 +14,28 @@ stack outputs, the runner's status file and the send ledgers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts import package, send_messages, verify
+from scripts import import_users, lake, package, release, send_messages, verify
 from scripts.harness import cli
 from scripts.harness.gateway import ingest_outputs
 from scripts.harness.messages import drain, ledger, store_readers
+from scripts.harness.release import alias
 from scripts.harness.stack import aws_session, mariadb, moto_server, outputs, processes
 from scripts.harness.stack import terraform as tf
 
 PROG = "local_stack"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
-# Terraform deploys it; moto never runs it (see provision_database).
-BOOTSTRAP_ZIP = REPO_ROOT / "dist" / "bootstrap.zip"
 EXTERNAL_MYSQL_HINT = (
     "to use an existing MySQL 8 / MariaDB instead, set function_db_endpoint_override "
     "(host, port, tls) in envs/local.tfvars, run `local_stack --no-mariadb up`, and create on "
@@ -81,6 +81,11 @@ class Layout:
         return self.local_dir / "ledgers"
 
     @property
+    def log_file(self) -> Path:
+        """What `up` and `demo` print besides their one line per phase."""
+        return self.local_dir / "local-stack.log"
+
+    @property
     def runner_pidfile(self) -> Path:
         return self.local_dir / "runner.pid"
 
@@ -119,6 +124,7 @@ class Layout:
             self.local_dir / "moto.log",
             self.gateway_log,
             self.gateway_url_file,
+            self.log_file,
         ]
 
     def servers(self) -> tuple[moto_server.MotoServer, mariadb.MariaDBServer]:
@@ -161,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--http-share", type=float, default=0.2, help="fraction sent through the ingest API"
     )
     demo.add_argument("--timeout", type=float, default=900, help="seconds to wait for the drain")
+    demo.add_argument("--import-rows", type=int, default=200, help="rows of the demo's CSV export")
+    demo.add_argument("--bake", type=int, default=30, help="seconds the demo release bakes")
     return parser
 
 
@@ -336,29 +344,63 @@ def start_gateway(layout: Layout) -> str:
     return url
 
 
-def up(layout: Layout) -> outputs.StackOutputs:
-    started = time.monotonic()
-    database = start_servers(layout)
-    bootstrap_zip = ["--source-dir", str(LAMBDAS_DIR / "bootstrap"), "--output", str(BOOTSTRAP_ZIP)]
-    for extra in ([], bootstrap_zip):
-        if package.main(["--arch", "x86_64", *extra]) != 0:
-            raise cli.UserError("packaging failed (see above)")
-    stack = deploy(layout)
-    event = json.loads(layout.bootstrap_event_file.read_text())
-    result = provision_database(layout.session(), event, database)
-    print(
-        f"{PROG}: MySQL user {result['username']} created or given a new password, "
-        f"grants {result['grants']}, password in {stack.db_secret_arn}"
-    )
-    pid = start_runner(layout)
-    for source in runner_status(layout).get("mappings", []):
-        print(
-            f"{PROG}: runner pid {pid}: {source['function']} on {source['source']}, batch "
-            f"{source['batch_size']}, up to {source['maximum_concurrency']} concurrent batch(es)"
-        )
-    print(f"{PROG}: runner log {layout.runner_log}")
-    start_gateway(layout)
-    print(f"{PROG}: up in {time.monotonic() - started:.1f} s; queue {stack.queue_url}")
+class Phases:
+    """One line per phase on the terminal; whatever a phase prints goes to the layout's log."""
+
+    def __init__(self, total: int, log_file: Path) -> None:
+        self.total = total
+        self.done = 0
+        self.log_file = log_file
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+
+    @contextlib.contextmanager
+    def phase(self, title: str) -> Iterator[list[str]]:
+        """Run a phase; what the body appends to the yielded list ends its line."""
+        self.done += 1
+        print(f"[{self.done}/{self.total}] {title:<34}", end="", flush=True)
+        started = time.monotonic()
+        notes: list[str] = []
+        try:
+            with (
+                self.log_file.open("a") as log,
+                contextlib.redirect_stdout(log),
+                contextlib.redirect_stderr(log),
+            ):
+                print(f"--- {title}", flush=True)
+                yield notes
+        except BaseException:
+            print(f" FAILED after {time.monotonic() - started:.0f} s (details: {self.log_file})")
+            raise
+        print(f" {'; '.join(notes)} ({time.monotonic() - started:.0f} s)", flush=True)
+
+
+UP_PHASES = 5
+
+
+def up(layout: Layout, phases: Phases | None = None) -> outputs.StackOutputs:
+    """Stores, zips, apply, database, runner and gateway: five phases."""
+    phases = phases or Phases(UP_PHASES, layout.log_file)
+    with phases.phase("moto + MariaDB") as notes:
+        database = start_servers(layout)
+        notes.append(f"moto {layout.endpoint_url}")
+        if database is not None:
+            notes.append(f"MariaDB 127.0.0.1:{layout.db_port}")
+    with phases.phase("package every lambdas/<name>/") as notes:
+        if package.main(["--arch", "x86_64"]) != 0:
+            raise cli.UserError(f"packaging failed (see {layout.log_file})")
+        notes.append(", ".join(sorted(p.name for p in REPO_ROOT.glob("dist/*.zip"))))
+    with phases.phase("terraform apply (local profile)") as notes:
+        stack = deploy(layout)
+        notes.append(f"{len(json.loads(layout.outputs_file.read_text()))} outputs")
+    with phases.phase("database: schema + app user") as notes:
+        event = json.loads(layout.bootstrap_event_file.read_text())
+        result = provision_database(layout.session(), event, database)
+        notes.append(f"user {result['username']} ({', '.join(result['grants'].get('users', []))})")
+    with phases.phase("local runner + API gateway") as notes:
+        start_runner(layout)
+        sources = runner_status(layout).get("mappings", [])
+        notes.append(f"{len(sources)} event sources")
+        notes.append(f"POST {start_gateway(layout)}")
     return stack
 
 
@@ -396,52 +438,111 @@ def status(layout: Layout) -> int:
     return 0 if all(pid for _, pid in rows) else 3
 
 
+DEMO_PHASES = UP_PHASES + 5
+
+
 def demo(layout: Layout, args: argparse.Namespace) -> int:
-    stack = up(layout)
-    sqs = layout.session().client("sqs")
-    common = ["--endpoint-url", layout.endpoint_url, "--outputs", str(layout.outputs_file)]
+    """The whole system: up, registrations through SQS and HTTP, a bulk import, a release
+    while they flow, drain, verify every ledger and the lake, the per-day table and chart."""
+    phases = Phases(DEMO_PHASES, layout.log_file)
     started = time.monotonic()
-    # Part of the run goes through the ingest API (local gateway), the rest straight to SQS;
-    # each part is its own run (own user ids, own ledger), verified on its own below.
-    via_http = round(args.count * args.http_share)
+    stack = up(layout, phases)
+    common = ["--endpoint-url", layout.endpoint_url, "--outputs", str(layout.outputs_file)]
     run_id = f"d{time.strftime('%Y%m%dt%H%M%S')}"
-    ledgers = []
-    for via, count in (("sqs", args.count - via_http), ("http", via_http)):
-        if count < 1:
-            continue
-        extra = (
-            ["--ingest-url", layout.gateway_url_file.read_text().strip()] if via == "http" else []
-        )
-        code = send_messages.main([
-            *common, "--ledger-dir", str(layout.ledger_dir), "--via", via, *extra,
-            "--run-id", f"{run_id}-{via}",
-            "-n", str(count), "--seed", str(args.seed), "--invalid", str(args.invalid),
-            "--duplicates", str(args.duplicates), "--out-of-order", str(args.out_of_order),
+    ledgers: list[Path] = []
+    via_http = round(args.count * args.http_share)
+    with phases.phase("send registrations") as notes:
+        # Each part is its own run (own user ids, own ledger), verified on its own below.
+        for via, count in (("sqs", args.count - via_http), ("http", via_http)):
+            if count < 1:
+                continue
+            extra = (
+                ["--ingest-url", layout.gateway_url_file.read_text().strip()]
+                if via == "http"
+                else []
+            )
+            code = send_messages.main([
+                *common, "--ledger-dir", str(layout.ledger_dir), "--via", via, *extra,
+                "--run-id", f"{run_id}-{via}",
+                "-n", str(count), "--seed", str(args.seed), "--invalid", str(args.invalid),
+                "--duplicates", str(args.duplicates), "--out-of-order", str(args.out_of_order),
+            ])  # fmt: skip
+            if code != 0:
+                raise cli.UserError(f"sending via {via} failed; the ledger says which messages")
+            ledgers.append(ledger.resolve(None, layout.ledger_dir))
+            notes.append(f"{count} via {via.upper()}")
+    with phases.phase("bulk import from S3") as notes:
+        export = demo_export(layout.local_dir / f"{run_id}-export.csv", run_id, args.import_rows)
+        code = import_users.main([str(export), *common, "--ledger-dir", str(layout.ledger_dir)])
+        if code != 0:
+            raise cli.UserError("the import failed (see the log)")
+        ledgers.append(ledger.resolve(None, layout.ledger_dir))
+        notes.append(f"{args.import_rows} CSV rows (2 malformed) through the importer")
+    with phases.phase("release a new handler version") as notes:
+        code = release.run([
+            *common, "start", "--zip", str(demo_release_zip(layout.local_dir, run_id)),
+            "--canary", "50", "--bake", str(args.bake), "--poll", "5",
         ])  # fmt: skip
         if code != 0:
-            raise cli.UserError(f"sending via {via} failed; the ledger says which messages")
-        ledgers.append(ledger.resolve(None, layout.ledger_dir))
-    sent_after = time.monotonic() - started
-    print(f"{PROG}: waiting until {stack.queue_url} is drained ...", flush=True)
-    left = drain.wait_drained(sqs, stack.queue_url, timeout_s=args.timeout)
-    drained_after = time.monotonic() - started
-    if not left.empty:
-        raise cli.UserError(f"not drained after {args.timeout:.0f} s: {left}")
-    time.sleep(1.5)  # the runner rewrites its status every second: get the final counters
+            raise cli.UserError("the release was rolled back (see the log)")
+        state = alias.read(layout.session().client("lambda"), stack.function_name)
+        notes.append(f"canary 50 % for {args.bake} s, promoted: {state.describe()}")
+    with phases.phase("drain + verify (stores, DLQ, lake)") as notes:
+        left = drain.wait_drained(
+            layout.session().client("sqs"), stack.queue_url, timeout_s=args.timeout
+        )
+        if not left.empty:
+            raise cli.UserError(f"not drained after {args.timeout:.0f} s: {left}")
+        failed = [path.name for path in ledgers if verify.main([*common, "--ledger", str(path)])]
+        if failed:
+            raise cli.UserError(f"verify failed for {', '.join(failed)} (see the log)")
+        notes.append(f"{len(ledgers)} runs passed")
+    with phases.phase("the lake, per day") as notes:
+        chart = layout.local_dir / "registrations-per-day.png"
+        if lake.run([*common, "--chart", "--chart-path", str(chart)]) != 0:
+            raise cli.UserError("make lake failed (see the log)")
+        notes.append(f"chart {chart}")
     stats = runner_status(layout).get("stats", {})
-    verified = max(verify.main([*common, "--ledger", str(path)]) for path in ledgers)
     print(
-        f"{PROG}: {args.count} messages sent in {sent_after:.1f} s and drained after "
-        f"{drained_after:.1f} s: {args.count / drained_after:.1f} messages/second end to end; "
-        f"runner: {stats.get('invocations', 0)} invocations, {stats.get('received', 0)} "
-        f"received, {stats.get('deleted', 0)} deleted, {stats.get('retried', 0)} retried"
+        f"\n{PROG}: demo passed in {time.monotonic() - started:.0f} s. The runner ran "
+        f"{stats.get('invocations', 0)} invocations, {stats.get('received', 0)} records; "
+        f"every registration is in DynamoDB and MySQL, every invalid one in the DLQ with its "
+        f"reason, every change in the lake:"
     )
+    lake.run([*common])
     print(
-        f"{PROG}: next: `make logs` (log group {stack.log_group_name}), `make verify`, "
-        f"`make redrive`, the runner's log {layout.runner_log}, MariaDB: mariadb --socket "
-        f"{layout.local_dir / 'mariadb' / 'mysqld.sock'} -u root {stack.db_name}"
+        f"{PROG}: next: `make logs`, `make verify`, `make lake SQL=...`, `make release`, "
+        f"`make import FILE=...`, `make send VIA=http`; what each phase printed: "
+        f"{layout.log_file}; `make local-down` stops everything"
     )
-    return verified
+    return 0
+
+
+def demo_export(path: Path, run_id: str, rows: int) -> Path:
+    """A CRM-style CSV export: valid rows, one invalid e-mail, and two rows no parser can read."""
+    lines = ["user_id,name,email,registered_at"]
+    for n in range(rows - 3):
+        lines.append(f"{run_id}-imp-{n},Imported User {n},imp{n}@example.com,2026-01-01T00:00:00Z")
+    lines.append(f"{run_id}-imp-bad,Bad Email,not-an-email,2026-01-01T00:00:00Z")
+    lines.append('"unterminated quote,x,y,z')
+    lines.append("too,many,fields,in,this,row")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def demo_release_zip(local_dir: Path, run_id: str) -> Path:
+    """The handler's own sources with a release marker: new code, so a new version to release."""
+    source = local_dir / "release" / "registration"
+    shutil.rmtree(source.parent, ignore_errors=True)
+    shutil.copytree(
+        LAMBDAS_DIR / "registration", source, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    app = source / "app.py"
+    app.write_text(app.read_text() + f"\n# demo release {run_id}\n")
+    output = source.parent / "registration.zip"
+    if package.main(["--source-dir", str(source), "--output", str(output)]) != 0:
+        raise cli.UserError("packaging the release failed (see the log)")
+    return output
 
 
 def main(argv: Sequence[str] | None = None) -> int:
