@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pymysql
@@ -87,20 +86,9 @@ def handler_stores() -> HandlerStores:
         sys.path.append(str(LAMBDAS_DIR))
     # Imported here, not at the top: the handler lives beside the harness, not in it.
     from registration import models  # noqa: PLC0415
+    from registration.stores import dynamodb, mysql  # noqa: PLC0415
 
-    try:  # the stores/ subpackage (handler v2)
-        from registration.stores import dynamodb, mysql  # noqa: PLC0415
-
-        return HandlerStores(models, dynamodb, mysql)
-    except ImportError:  # the flat layout before it
-        from registration import dynamodb_store, mysql_connection, mysql_store  # noqa: PLC0415
-
-        mysql = SimpleNamespace(
-            SESSION_SETUP=mysql_connection.SESSION_SETUP,
-            UPSERT_USERS=mysql_store.UPSERT_USERS,
-            to_row=mysql_store.to_row,
-        )
-        return HandlerStores(models, dynamodb_store, mysql)
+    return HandlerStores(models, dynamodb, mysql)
 
 
 class HandlerWrites:
