@@ -230,3 +230,22 @@ def test_bad_arguments_are_one_line(args: tuple[str, ...], code: int, message: s
     assert message in result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_seed_stream_event_runs_unchanged_through_the_change_counter(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The seed system's tumbling-window event, as shipped, against the built `changes` zip."""
+    output = tmp_path_factory.mktemp("dist") / "changes.zip"
+    built = package.build(
+        arch="x86_64", source_dir=REPO_ROOT / "lambdas" / "changes", output=output
+    )
+    result = run_invoke(
+        str(REPO_ROOT / "events" / "seed-stream-event.json"),
+        "--zip", str(built.path),
+        "--handler", "changes.windows.lambda_handler",
+        "--function-name", "change-counts",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout[result.stdout.index("{") : result.stdout.rindex("}") + 1])
+    assert response == {"state": {"1": "state1", "created": 1, "updated": 1, "removed": 1}}
