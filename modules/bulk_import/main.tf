@@ -33,6 +33,8 @@ data "aws_caller_identity" "current" {}
 ################################################################################
 
 resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_18:uploads live 30 days and are read once by the importer; CloudTrail data events are the audit trail
+  #checkov:skip=CKV_AWS_144:uploads of an import are not worth a second region; they expire after 30 days
   bucket_prefix = "${var.name}-imports-"
   force_destroy = var.bucket_force_destroy
 
@@ -96,6 +98,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_expiration_days
     }
+  }
+
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+    filter {}
 
     abort_incomplete_multipart_upload {
       days_after_initiation = 1
