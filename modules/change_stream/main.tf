@@ -1,6 +1,3 @@
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-
 locals {
   tags = merge({ "terraform-module" = "change_stream" }, var.tags)
 
