@@ -152,6 +152,7 @@ module "queue" {
   max_receive_count            = var.max_receive_count
   redrive_allow_policy_enabled = var.redrive_allow_policy_enabled
   kms_key_arn                  = var.queue_kms_key_arn
+  queue_policy_documents       = [data.aws_iam_policy_document.queue.json]
 
   tags = local.tags
 }
@@ -182,11 +183,6 @@ data "aws_iam_policy_document" "queue" {
   }
 }
 
-resource "aws_sqs_queue_policy" "this" {
-  queue_url = module.queue.queue_url
-  policy    = data.aws_iam_policy_document.queue.json
-}
-
 resource "aws_s3_bucket_notification" "this" {
   bucket = aws_s3_bucket.this.id
 
@@ -202,8 +198,9 @@ resource "aws_s3_bucket_notification" "this" {
     }
   }
 
-  # S3 checks at configuration time that it may send to the queue.
-  depends_on = [aws_sqs_queue_policy.this]
+  # S3 checks at configuration time that it may send to the queue (the policy is the queue
+  # module's, with this module's statement in it).
+  depends_on = [module.queue]
 }
 
 ################################################################################

@@ -80,12 +80,15 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
   })
 }
 
-# Deny every request that does not use TLS.
+# Deny every request that does not use TLS; the main queue also gets the caller's statements
+# (a queue has one policy: two policy resources on it would overwrite each other forever).
 data "aws_iam_policy_document" "tls_only" {
   for_each = {
     main = aws_sqs_queue.this.arn
     dlq  = aws_sqs_queue.dlq.arn
   }
+
+  source_policy_documents = each.key == "main" ? var.queue_policy_documents : []
 
   statement {
     sid       = "DenyInsecureTransport"

@@ -113,6 +113,12 @@ variable "kms_data_key_reuse_period_seconds" {
   }
 }
 
+variable "queue_policy_documents" {
+  description = "IAM policy documents (JSON) whose statements join the main queue's policy, e.g. a service allowed to send to it."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)
