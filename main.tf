@@ -86,7 +86,8 @@ locals {
   # - CloudWatch: provider 6.x speaks a protocol moto does not route (alarms, dashboard);
   # - DB parameters come back without their Source, Lambda's LoggingConfig is not stored and
   #   security group rules lose their descriptions: each would show as changed on every plan;
-  # - Lambda invocations need Docker: the local stack runs the bootstrap's code itself.
+  # - Lambda invocations need Docker: the local stack runs the bootstrap's code itself;
+  # - a bucket policy denying non-TLS requests denies everything on an HTTP endpoint.
   # (Enhanced Monitoring and the RDS CA are ordinary variables; envs/local.tfvars sets them.)
   emulator_gaps = {
     redrive_allow_policy  = !local.emulated
@@ -96,6 +97,7 @@ locals {
     lambda_logging_config = !local.emulated
     rule_descriptions     = !local.emulated
     bootstrap_invocation  = !local.emulated
+    tls_only_buckets      = !local.emulated
   }
 }
 
@@ -389,6 +391,7 @@ module "change_stream" {
   tumbling_window_in_seconds = var.change_stream_tumbling_window_in_seconds
   kms_key_arn                = var.kms_key_arn
   lake_force_destroy         = var.lake_force_destroy
+  tls_only_bucket_policy     = local.emulator_gaps.tls_only_buckets
 
   # moto runs any DynamoDB stream mapping itself, through Docker: the local runner polls instead.
   publish_mappings_for_local_runner = local.emulated
@@ -419,6 +422,7 @@ module "bulk_import" {
   bucket_kms_key_arn             = var.kms_key_arn
   bucket_force_destroy           = !var.deletion_protection
   expiration_days                = var.import_expiration_days
+  tls_only_bucket_policy         = local.emulator_gaps.tls_only_buckets
 
   architecture                 = var.function_architecture
   timeout_seconds              = var.importer_timeout_seconds

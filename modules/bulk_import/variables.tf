@@ -198,6 +198,12 @@ variable "logs_kms_key_arn" {
   default     = null
 }
 
+variable "tls_only_bucket_policy" {
+  description = "Deny every request to the bucket that does not use TLS (false only against an emulated endpoint, which speaks plain HTTP)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)

@@ -119,6 +119,8 @@ data "aws_iam_policy_document" "lake" {
 }
 
 resource "aws_s3_bucket_policy" "lake" {
+  count = var.tls_only_bucket_policy ? 1 : 0
+
   bucket = aws_s3_bucket.lake.id
   policy = data.aws_iam_policy_document.lake.json
 

@@ -199,6 +199,12 @@ variable "iterator_age_alarm_seconds" {
   default     = 600
 }
 
+variable "tls_only_bucket_policy" {
+  description = "Deny every request to the bucket that does not use TLS (false only against an emulated endpoint, which speaks plain HTTP)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags of every resource."
   type        = map(string)
