@@ -43,7 +43,7 @@ output "db_name" {
 
 output "db_secret_arn" {
   description = "ARN of the Secrets Manager secret with the application user's credentials, written by the bootstrap (the ARN only)."
-  value       = module.database.master_user_secret_arn
+  value       = local.registration_db_secret_arn
 }
 
 output "function_name" {

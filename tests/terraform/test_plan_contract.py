@@ -304,7 +304,7 @@ def test_a_customer_key_reaches_every_encrypted_resource(
     stack: Stack, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     plan = plan_json(
-        stack.workspace("aws", name="plan-cmk", kms_key_arn=FAKE_KEY),
+        stack.workspace("aws", name="plan-cmk", kms_key_arn=FAKE_KEY, alarm_email=ALARM_EMAIL),
         tmp_path_factory.mktemp("plans") / "cmk",
     )
     for queue in by_type(plan, "aws_sqs_queue"):
