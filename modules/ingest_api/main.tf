@@ -245,20 +245,20 @@ resource "aws_api_gateway_deployment" "this" {
   rest_api_id = aws_api_gateway_rest_api.this.id
   description = "Registrations ingest API"
 
-  # A deployment is a snapshot: take a new one whenever anything it serves changes.
+  # A deployment is a snapshot: take a new one whenever what it serves changes. Hashed from
+  # the configuration (ids, templates, model, settings), not from whole resources, whose
+  # refreshed attributes would retrigger a deployment on every plan.
   triggers = {
     redeployment = sha1(jsonencode([
       aws_api_gateway_resource.registrations.id,
-      aws_api_gateway_model.registration.schema,
-      aws_api_gateway_request_validator.body,
-      aws_api_gateway_method.post,
-      aws_api_gateway_integration.send_message,
-      aws_api_gateway_method_response.post,
-      aws_api_gateway_integration_response.post,
-      aws_api_gateway_gateway_response.this,
-      aws_api_gateway_method.options,
-      aws_api_gateway_integration.options,
-      aws_api_gateway_integration_response.options,
+      aws_api_gateway_method.post.id,
+      aws_api_gateway_integration.send_message.id,
+      var.request_schema,
+      var.auth,
+      local.templates,
+      local.integration_responses,
+      local.gateway_responses,
+      local.cors_origin,
     ]))
   }
 
