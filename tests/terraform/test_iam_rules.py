@@ -221,10 +221,6 @@ def test_the_role_grants_every_call_the_handler_makes(plan: dict[str, Any]) -> N
     assert ungranted_calls(registration_role_policy(plan), handler_calls()) == []
 
 
-# LEAD: flip after merging the terraform branch. `dynamodb:GetItem` is granted and never called
-# (#12 fix 11); once the terraform branch drops it this test passes, and strict=True turns that
-# pass into a failure: delete the xfail mark then.
-@pytest.mark.xfail(strict=True, reason="dynamodb:GetItem is granted but never called (#12 fix 11)")
 @pytest.mark.terraform
 def test_the_role_grants_nothing_the_code_or_lambda_never_uses(plan: dict[str, Any]) -> None:
     assert uncalled_grants(registration_role_policy(plan), handler_calls()) == []

@@ -1,4 +1,4 @@
-"""The moto server of the harness keeps an alias mapping's FunctionArn as AWS does."""
+"""moto through moto_main.py keeps an alias mapping's FunctionArn, as AWS does."""
 
 from __future__ import annotations
 
