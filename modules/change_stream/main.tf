@@ -1,3 +1,5 @@
+data "aws_caller_identity" "current" {}
+
 locals {
   tags = merge({ "terraform-module" = "change_stream" }, var.tags)
 
@@ -275,6 +277,7 @@ resource "aws_ssm_parameter" "local_mapping" {
 resource "aws_glue_catalog_database" "lake" {
   count = var.glue_catalog_enabled ? 1 : 0
 
+  catalog_id  = data.aws_caller_identity.current.account_id
   name        = replace("${var.name}_lake", "-", "_")
   description = "Registration changes from the users table's stream"
   tags        = local.tags
@@ -283,6 +286,7 @@ resource "aws_glue_catalog_database" "lake" {
 resource "aws_glue_catalog_table" "changes" {
   count = var.glue_catalog_enabled ? 1 : 0
 
+  catalog_id    = data.aws_caller_identity.current.account_id
   name          = "changes"
   database_name = aws_glue_catalog_database.lake[0].name
   table_type    = "EXTERNAL_TABLE"
