@@ -421,13 +421,14 @@ class LambdaProcess:
             f"127.0.0.1:{free_port()}",
             *bootstrap,
         ]
-        # The sandbox's tmpfs hides the host's /tmp: a runtime installed there stays outside it.
+        # The sandbox's tmpfs hides the host's /tmp: a runtime installed there is kept visible.
         host_tmp = Path("/tmp")  # noqa: S108 - the path the sandbox mounts over, not a temp file
-        outside = (runtime_python().parent, rie_binary().resolve())
-        if capabilities.mount_namespace and not any(host_tmp in p.parents for p in outside):
+        needed = {RUNTIME_VENV.resolve(), rie_binary().resolve().parent}
+        keep = sorted(p for p in needed if host_tmp in p.parents)
+        if capabilities.mount_namespace:
             task_root = sandbox.TASK_ROOT
             command = sandbox.mount_namespace_command(
-                self.spec.code_dir, self.spec.ephemeral_storage_mb, command
+                self.spec.code_dir, self.spec.ephemeral_storage_mb, command, keep
             )
             cwd = Path("/")
             environment = lambda_environment(self.spec, task_root, self.log_stream_name)

@@ -31,6 +31,8 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 TASK_ROOT = "/var/task"
+# Where directories under the host's /tmp wait while the sandbox's own /tmp is mounted.
+KEEP_ROOT = "/var/lambda-keep"
 # Lambda allocates CPU in proportion to memory: one full vCPU at 1,769 MB.
 MB_PER_VCPU = 1769
 CFS_PERIOD_US = 100_000
@@ -226,17 +228,30 @@ class Watchdog:
                     signal_groups([pid], signal.SIGKILL)
 
 
-def mount_namespace_command(code_dir: Path, ephemeral_mb: int, command: Sequence[str]) -> list[str]:
+def mount_namespace_command(
+    code_dir: Path, ephemeral_mb: int, command: Sequence[str], keep: Sequence[Path] = ()
+) -> list[str]:
     """`command` in a private mount namespace with Lambda's file system layout.
 
     The code is bind-mounted read-only on /var/task before the tmpfs hides the host's /tmp (the
     extracted code usually lives there); the tmpfs lives as long as the namespace, that is, as
-    long as the environment.
+    long as the environment. `keep` are directories under the host's /tmp the runtime itself
+    needs (a checkout under /tmp holds its .venv-runtime there): they are parked on
+    /var/lambda-keep/<n> and bound back at their own path inside the new /tmp.
     """
+    parked = [f"{KEEP_ROOT}/{n}" for n in range(len(keep))]
+    park = "".join(
+        f' && mkdir -p {spot} && mount --bind "${{{n + 3}}}" {spot}'
+        for n, spot in enumerate(parked)
+    )
+    restore = "".join(
+        f' && mkdir -p "${{{n + 3}}}" && mount --bind {spot} "${{{n + 3}}}"'
+        for n, spot in enumerate(parked)
+    )
     script = (
-        f'mkdir -p {TASK_ROOT} && mount --bind -o ro "$1" {TASK_ROOT} '
-        '&& mount -t tmpfs -o "size=$2m,mode=1777" lambda-tmp /tmp '
-        f'&& cd {TASK_ROOT} && shift 2 && exec "$@"'
+        f'mkdir -p {TASK_ROOT} && mount --bind -o ro "$1" {TASK_ROOT}{park}'
+        f' && mount -t tmpfs -o "size=$2m,mode=1777" lambda-tmp /tmp{restore}'
+        f' && cd {TASK_ROOT} && shift {2 + len(keep)} && exec "$@"'
     )
     # Arguments, not variables: RIE hands its whole environment on to the function.
     return [
@@ -250,6 +265,7 @@ def mount_namespace_command(code_dir: Path, ephemeral_mb: int, command: Sequence
         "lambda-sandbox",
         str(code_dir),
         str(ephemeral_mb),
+        *(str(path) for path in keep),
         *command,
     ]
 
