@@ -4,7 +4,7 @@
 registrations with (Terraform loads the same file). The handler validates again, because SQS has
 other producers. Hypothesis draws bodies from the contract's valid values and the ways each field
 can break, plus arbitrary JSON; on every body both must say the same thing (accept or reject),
-unless the body falls under one of the differences listed in docs/drafts/http.md ("One contract,
+unless the body falls under one of the differences listed in README.md ("One contract,
 two enforcers"), each a named predicate below written from that list, not from either enforcer.
 """
 
@@ -53,7 +53,7 @@ def handler_accepts(body: str) -> bool:
     return True
 
 
-# ---- The listed differences (docs/drafts/http.md), one predicate each ------------------------
+# ---- The listed differences (README.md), one predicate each ---------------------------------
 
 
 def _shape_keys(document: dict[str, Any]) -> tuple[str, ...]:
