@@ -33,6 +33,7 @@ from botocore.config import Config
 
 from scripts import package
 from scripts.harness import cli
+from scripts.harness.lambda_local import runtime
 from scripts.harness.release import alias, verdict
 from scripts.harness.stack import aws_session, outputs
 
@@ -145,8 +146,13 @@ def release_zip(args: argparse.Namespace) -> Path:
 
 
 def check_imports(zip_path: Path, handler: str, environment: dict[str, str]) -> None:
-    """Import the handler from the zip in a fresh interpreter before anything is published."""
+    """Import the handler from the zip before anything is published, in the local runtime's
+    interpreter (CPython 3.12 with Lambda's boto3, `make runtime`): the runtime it will meet."""
     module, _, attribute = handler.rpartition(".")
+    try:
+        python = runtime.runtime_python()
+    except runtime.RuntimeUnavailableError as err:
+        raise cli.UserError(str(err)) from err
     code = (
         "import importlib, sys\n"
         f"module = importlib.import_module({module!r})\n"
@@ -156,7 +162,12 @@ def check_imports(zip_path: Path, handler: str, environment: dict[str, str]) -> 
         with zipfile.ZipFile(zip_path) as archive:
             archive.extractall(code_dir)
         result = subprocess.run(
-            [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {code_dir!r})\n" + code],
+            [
+                str(python),
+                "-I",
+                "-c",
+                f"import sys; sys.path.insert(0, {code_dir!r})\n" + code,
+            ],
             env={"PATH": os.environ.get("PATH", ""), **environment},
             capture_output=True,
             text=True,
