@@ -176,7 +176,7 @@ def test_chaos_run_loses_nothing(
     assert package.main(["--arch", "x86_64"]) == 0
     zip_path = REPO_ROOT / "dist" / "registration.zip"
     database, password = crashable_mariadb
-    spec = StackSpec(visibility_timeout_s=8, timeout_s=10, max_receive_count=5,
+    spec = StackSpec(visibility_timeout_s=8, timeout_s=30, max_receive_count=5,
                      maximum_concurrency=4)  # fmt: skip
     session = aws_session.session(aws_session.local_target(endpoint))
     stack = build_stack(session, endpoint, zip_path.read_bytes(), spec=spec,

@@ -41,7 +41,7 @@ def zip_path() -> Path:
 def real_stack(
     session: aws_session.SessionLike, endpoint: str, mariadb: Database, zip_path: Path
 ) -> StackOutputs:
-    spec = StackSpec(visibility_timeout_s=30, timeout_s=10)
+    spec = StackSpec(visibility_timeout_s=30, timeout_s=30)
     return build_stack(
         session,
         endpoint,

@@ -1,22 +1,20 @@
-"""`make demo` as a test: local-up through Terraform, a small demo, verify, local-down.
+"""`make demo` as a test: local-up through Terraform, a small demo of every system, local-down.
 
-Runs the real path (package, `terraform apply` of the local profile against moto, MariaDB
-provisioned from the stack's secret, the runner in the background) in a private directory on
-free ports, so it never touches a developer's `.local/` stack.
+Runs the real path (package, `terraform apply` of the local profile against moto, the database
+bootstrap, the runner and the gateway in the background, registrations via SQS and HTTP, an
+import, a release, verify of every run and the lake) in a private directory on free ports, so
+it never touches a developer's `.local/` stack.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from scripts import local_stack
-from scripts.harness.stack import outputs, processes
+from scripts.harness.stack import processes
 from scripts.harness.stack import toolchain as tc
-from tests.scripts.gateway.support import create_ingest_api
-from tests.scripts.local_stack.conftest import StackSpec, build_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -37,31 +35,6 @@ def test_demo_through_terraform_then_down(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    local_dir = tmp_path / "local"
-    run_demo_and_down(local_dir, capsys)
-
-
-def test_demo_orchestration_with_a_boto3_stack(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Everything `demo` does except `terraform apply`: the stack comes from boto3 instead."""
-
-    def deploy(layout: local_stack.Layout) -> outputs.StackOutputs:
-        stack = build_stack(
-            layout.session(),
-            layout.endpoint_url,
-            local_stack.package.DEFAULT_OUTPUT.read_bytes(),
-            spec=StackSpec(timeout_s=10),
-            db_port=layout.db_port,
-            db_password="boto3-stack-password",
-        )
-        ingest = create_ingest_api(layout.session(), queue_url=stack.queue_url)
-        layout.outputs_file.write_text(
-            json.dumps({**json.loads(stack.to_json()), **ingest.outputs()})
-        )
-        return stack
-
-    monkeypatch.setattr(local_stack, "deploy", deploy)
     run_demo_and_down(tmp_path / "local", capsys)
 
 
@@ -73,14 +46,25 @@ def run_demo_and_down(local_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
         "--gateway-port", str(processes.free_port()),
     ]  # fmt: skip
     try:
-        code = local_stack.main([*layout_args, "demo", "-n", "60", "--timeout", "300"])
+        code = local_stack.main([
+            *layout_args, "demo", "-n", "60", "--import-rows", "20", "--bake", "10",
+            "--timeout", "300",
+        ])  # fmt: skip
         out = capsys.readouterr().out
-        assert code == 0, out
-        assert "verify: passed" in out
-        assert "messages/second end to end" in out
-        assert (local_dir / "outputs.json").is_file()
+        log = (local_dir / "local-stack.log").read_text()
+        assert code == 0, out + log[-3000:]
+        # One line per phase on the terminal, the details in the log.
+        assert [line.split("]")[0] for line in out.splitlines() if line.startswith("[")] == [
+            f"[{n}/10" for n in range(1, 11)
+        ]
+        assert "demo passed" in out
+        assert "registrations  updates" in out  # the lake's per-day table
+        assert "promoted: live -> version 2 (100 %)" in out
+        # The SQS run, the HTTP run and the import, each verified with the lake.
+        assert log.count("verify: passed") == 3
+        assert log.count("problem(s)") == 3 and "0 problem(s)" in log
+        assert (local_dir / "registrations-per-day.png").read_bytes().startswith(b"\x89PNG")
         assert processes.read_pid(local_dir / "runner.pid") is not None
-        assert out.count("verify: passed") == 2  # the SQS part and the HTTP part
     finally:
         local_stack.main([*layout_args, "down"])
     assert processes.read_pid(local_dir / "runner.pid") is None

@@ -69,7 +69,7 @@ def live_stack(
         session,
         endpoint,
         zip_path.read_bytes(),
-        spec=StackSpec(visibility_timeout_s=10, timeout_s=10, max_receive_count=5),
+        spec=StackSpec(visibility_timeout_s=10, timeout_s=30, max_receive_count=5),
         db_port=mariadb.port,
         db_password=mariadb.password,
     )
@@ -104,18 +104,37 @@ def runner(live_stack: tuple[StackOutputs, Path], endpoint: str, tmp_path: Path)
     process.wait(timeout=60)
 
 
-def send_during(outputs_file: Path, ledgers: Path, count: int) -> threading.Thread:
-    """Registrations sent in the background while the release runs (valid ones only)."""
-    thread = threading.Thread(
-        target=send_messages.main,
-        args=([
-            "-n", str(count), "--invalid", "0", "--duplicates", "0.05", "--out-of-order", "0.05",
-            "--outputs", str(outputs_file), "--ledger-dir", str(ledgers),
-        ],),
-        daemon=True,
-    )  # fmt: skip
-    thread.start()
-    return thread
+class Load:
+    """Registrations sent in small runs, one after another, for as long as the release runs, so
+    that batches reach both versions during the bake (each run has its own ledger)."""
+
+    def __init__(self, outputs_file: Path, ledgers: Path) -> None:
+        self.outputs_file = outputs_file
+        self.ledgers = ledgers
+        self.runs: list[Path] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._send, daemon=True)
+
+    def __enter__(self) -> Load:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=120)
+
+    def _send(self) -> None:
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            code = send_messages.main([
+                "-n", "30", "--duplicates", "0.1", "--out-of-order", "0.1",
+                "--run-id", f"load{n}", "--seed", str(n),
+                "--outputs", str(self.outputs_file), "--ledger-dir", str(self.ledgers),
+            ])  # fmt: skip
+            assert code == 0
+            self.runs.append(ledger.resolve(None, self.ledgers))
+            self.stop.wait(1.0)
 
 
 def run_release(endpoint: str, outputs_file: Path, zip_path: Path) -> int:
@@ -126,12 +145,13 @@ def run_release(endpoint: str, outputs_file: Path, zip_path: Path) -> int:
 
 
 def settle_and_verify(
-    session: aws_session.SessionLike, stack: StackOutputs, outputs_file: Path, ledgers: Path
+    session: aws_session.SessionLike, stack: StackOutputs, outputs_file: Path, load: Load
 ) -> None:
     left = drain.wait_drained(session.client("sqs"), stack.queue_url, timeout_s=180)
     assert left.empty, f"queue not drained: {left}"
-    latest = ledgers / ledger.LATEST
-    assert verify.main(["--outputs", str(outputs_file), "--ledger", str(latest)]) == 0
+    assert len(load.runs) >= 5
+    for run in load.runs:
+        assert verify.main(["--outputs", str(outputs_file), "--ledger", str(run)]) == 0
 
 
 def test_a_good_release_under_load_is_promoted_and_loses_nothing(
@@ -147,17 +167,16 @@ def test_a_good_release_under_load_is_promoted_and_loses_nothing(
     stack, outputs_file = live_stack
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     good = build_variant(tmp_path, "good", edit=None)
-    ledgers = tmp_path / "ledgers"
-    sender = send_during(outputs_file, ledgers, count=800)
-
-    assert run_release(endpoint, outputs_file, good) == 0
-    sender.join(timeout=180)
+    with Load(outputs_file, tmp_path / "ledgers") as load:
+        assert run_release(endpoint, outputs_file, good) == 0
 
     state = alias.read(session.client("lambda"), stack.function_name)
     assert (state.stable, state.canary) == ("2", None)
-    assert "promoted: live -> version 2 (100 %)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "promoted: live -> version 2 (100 %)" in out
     assert "now routes {'1': 0.5, '2': 0.5}" in runner.read_text()
-    settle_and_verify(session, stack, outputs_file, ledgers)
+    assert "it ran no batch during the bake" not in out
+    settle_and_verify(session, stack, outputs_file, load)
 
 
 def test_a_broken_release_is_rolled_back_and_the_old_version_stores_its_records(
@@ -177,14 +196,11 @@ def test_a_broken_release_is_rolled_back_and_the_old_version_stores_its_records(
         "broken",
         edit=("    resources = get_resources()\n", "    raise RuntimeError('broken release')\n"),
     )
-    ledgers = tmp_path / "ledgers"
-    sender = send_during(outputs_file, ledgers, count=400)
-
-    assert run_release(endpoint, outputs_file, broken) == 1
-    sender.join(timeout=180)
+    with Load(outputs_file, tmp_path / "ledgers") as load:
+        assert run_release(endpoint, outputs_file, broken) == 1
 
     state = alias.read(session.client("lambda"), stack.function_name)
     assert (state.stable, state.canary) == ("1", None)
     assert state.record["rolled_back"] == "2"
     assert "rolled back (v2 error ratio 100% > v1 0% + 5%)" in capsys.readouterr().out
-    settle_and_verify(session, stack, outputs_file, ledgers)  # includes: nothing valid in the DLQ
+    settle_and_verify(session, stack, outputs_file, load)  # includes: nothing valid in the DLQ
