@@ -91,6 +91,10 @@ def copy_tree(destination: Path) -> Path:
         shutil.copytree(
             tc.REPO_ROOT / name, destination / name, ignore=shutil.ignore_patterns(".terraform*")
         )
+    # The root reads the message contract with file() for the ingest API's model.
+    schema = Path("lambdas") / "registration" / "contract.schema.json"
+    (destination / schema).parent.mkdir(parents=True)
+    shutil.copy2(tc.REPO_ROOT / schema, destination / schema)
     return destination
 
 
