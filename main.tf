@@ -11,7 +11,7 @@ locals {
   )
 
   function_zip_path  = coalesce(var.function_zip_path, "${path.root}/dist/registration.zip")
-  changes_zip_path   = "${path.root}/dist/changes.zip"
+  changes_zip_path   = coalesce(var.changes_zip_path, "${path.root}/dist/changes.zip")
   bootstrap_zip_path = coalesce(var.bootstrap_zip_path, "${path.root}/dist/bootstrap.zip")
 
   # What the function is told about the database: the RDS Proxy or RDS itself, with verified TLS,

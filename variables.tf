@@ -427,6 +427,12 @@ variable "ingest_allowed_origins" {
 # Change stream
 ################################################################################
 
+variable "changes_zip_path" {
+  description = "Deployment package of the change stream's functions; null uses dist/changes.zip (make package)."
+  type        = string
+  default     = null
+}
+
 variable "change_stream_enabled" {
   description = "Stream the users table into the S3 lake (modules/change_stream); `make lake` queries it."
   type        = bool

@@ -36,6 +36,8 @@ class Stack:
     root: Path
     zip_path: Path
     bootstrap_zip_path: Path
+    importer_zip_path: Path
+    changes_zip_path: Path
     endpoint_url: str
     work_dir: Path
 
@@ -56,6 +58,8 @@ class Stack:
             variables={
                 "function_zip_path": str(self.zip_path),
                 "bootstrap_zip_path": str(self.bootstrap_zip_path),
+                "importer_zip_path": str(self.importer_zip_path),
+                "changes_zip_path": str(self.changes_zip_path),
                 **variables,
             },
             environ={},
@@ -135,6 +139,8 @@ def stack(
         root=root,
         zip_path=_snapshot_zip(base, "registration"),
         bootstrap_zip_path=_snapshot_zip(base, "bootstrap"),
+        importer_zip_path=_snapshot_zip(base, "importer"),
+        changes_zip_path=_snapshot_zip(base, "changes"),
         endpoint_url=moto.endpoint_url,
         work_dir=base / "work",
     )
