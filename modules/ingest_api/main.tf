@@ -75,7 +75,7 @@ data "aws_iam_policy_document" "send_to_queue" {
 }
 
 resource "aws_iam_role" "integration" {
-  name               = "${var.name}-integration"
+  name_prefix        = "${substr(var.name, 0, 25)}-integration-"
   description        = "API Gateway ${var.name}: SendMessage to ${local.queue.name}"
   assume_role_policy = data.aws_iam_policy_document.assume_by_api_gateway.json
 
@@ -297,7 +297,7 @@ data "aws_iam_policy_document" "assume_for_logs" {
 resource "aws_iam_role" "cloudwatch" {
   count = var.manage_account_cloudwatch_role ? 1 : 0
 
-  name               = "${var.name}-apigateway-cloudwatch"
+  name_prefix        = "${substr(var.name, 0, 19)}-apigw-cloudwatch-"
   description        = "API Gateway (account-wide) writes access and execution logs"
   assume_role_policy = data.aws_iam_policy_document.assume_for_logs[0].json
 

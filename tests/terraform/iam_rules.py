@@ -176,7 +176,8 @@ def handler_calls(source: Path = HANDLER_SOURCE) -> list[Call]:
     for service in sorted(_client_services(trees.values())):
         prefix, methods = _service_operations(service)
         for method, operation in methods.items():
-            operations.setdefault(method, []).append(f"{prefix}:{operation}")
+            action = f"{prefix}:{operation}"
+            operations.setdefault(method, []).append(BATCH_ACTIONS.get(action, action))
     calls = set()
     for path, tree in trees.items():
         for node in ast.walk(tree):
@@ -188,6 +189,14 @@ def handler_calls(source: Path = HANDLER_SOURCE) -> list[Call]:
             location = f"{path.relative_to(source.parent)}:{node.lineno}"
             calls.update(Call(action, location) for action in operations.get(str(method), []))
     return sorted(calls)
+
+
+# SQS authorizes its batch calls with the single-message actions (no IAM action of their own).
+BATCH_ACTIONS = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
 
 
 def _granted(action: str, patterns: Iterable[str]) -> bool:
