@@ -260,6 +260,7 @@ def test_aws_profile_has_alarms_dashboard_and_redrive_allow_policy(
         "4XXError",
         "5XXError",
         "Latency",
+        "IteratorAge",
     }
     low = {
         after(a)["metric_name"]
@@ -269,7 +270,11 @@ def test_aws_profile_has_alarms_dashboard_and_redrive_allow_policy(
     assert low == {"FreeStorageSpace", "FreeableMemory"}
     assert by_type(aws_plan, "aws_cloudwatch_dashboard")
     assert by_type(aws_plan, "aws_sqs_queue_redrive_allow_policy")
-    assert only(aws_plan, "aws_sqs_queue_redrive_policy")
+    # The registration queue's and the import queue's.
+    assert {r["module_address"] for r in by_type(aws_plan, "aws_sqs_queue_redrive_policy")} == {
+        "module.queue",
+        "module.bulk_import.module.queue",
+    }
     for function in by_type(aws_plan, "aws_lambda_function"):
         assert after(function)["logging_config"][0]["log_format"] == "JSON"
     assert after(only(aws_plan, "aws_db_instance"))["monitoring_interval"] == 60
@@ -524,7 +529,7 @@ def test_every_resource_is_tagged_with_the_project(plan: dict[str, Any]) -> None
         pytest.param(
             {"function_timeout_seconds": 901},
             (),
-            "whole number between 1 and 900",
+            "function_timeout_seconds must be 29-900",
             id="timeout-over-900",
         ),
         pytest.param(
