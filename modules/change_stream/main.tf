@@ -244,6 +244,8 @@ resource "aws_lambda_event_source_mapping" "stream" {
       destination_arn = aws_sqs_queue.failures.arn
     }
   }
+
+  tags = local.tags
 }
 
 resource "aws_ssm_parameter" "local_mapping" {
