@@ -108,10 +108,10 @@ provider "aws" {
   skip_credentials_validation = local.emulated
   skip_metadata_api_check     = local.emulated
   s3_use_path_style           = local.emulated
-  # With an account id the provider lists bucket tags through S3 Control, whose SDK puts the
-  # account id in front of the host ("123456789012.127.0.0.1"), which does not resolve; without
-  # one it reads them with GetBucketTagging. ARNs come from the API or data.aws_caller_identity.
-  skip_requesting_account_id = local.emulated
+  # Bucket tags go through S3 Control, whose SDK puts the account id in front of the host
+  # ("123456789012.127.0.0.1"), a name no resolver knows. The emulator also answers as an HTTP
+  # proxy, so those requests reach it by name; loopback hosts never go through a proxy.
+  http_proxy = local.emulated ? trimsuffix(var.aws_endpoint_url, "/") : null
 
   # Every service this stack calls, so none of them can reach real AWS from the local profile.
   dynamic "endpoints" {
@@ -129,6 +129,7 @@ provider "aws" {
       logs           = endpoints.value
       rds            = endpoints.value
       s3             = endpoints.value
+      s3control      = endpoints.value
       secretsmanager = endpoints.value
       sns            = endpoints.value
       sqs            = endpoints.value

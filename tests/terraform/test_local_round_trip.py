@@ -23,7 +23,7 @@ pytestmark = pytest.mark.terraform
 
 
 def pending_changes(ws: tf.Workspace, plan_file: Path) -> list[str]:
-    """Addresses and actions of a plan's non-no-op changes (diagnostics for a dirty re-plan)."""
+    """Address, actions and (before, after) of each changed attribute of a dirty re-plan."""
     tf.plan(ws, out=plan_file)
     plan = tf.show_plan(ws, plan_file)
     changes = []
@@ -31,7 +31,11 @@ def pending_changes(ws: tf.Workspace, plan_file: Path) -> list[str]:
         actions = rc["change"]["actions"]
         if actions not in (["no-op"], ["read"]):
             before, after = rc["change"].get("before") or {}, rc["change"].get("after") or {}
-            differing = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            differing = {
+                key: (before.get(key), after.get(key))
+                for key in sorted(set(before) | set(after))
+                if before.get(key) != after.get(key)
+            }
             changes.append(f"{rc['address']} {actions} {differing}")
     return changes
 

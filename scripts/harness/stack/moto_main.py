@@ -1,4 +1,4 @@
-"""`python -m moto.server`, with four fixes to moto 5.2.5 that the local stack depends on.
+"""`python -m moto.server`, with five fixes to moto 5.2.5 that the local stack depends on.
 
 Run by file path (see moto_server.py), so it imports nothing from this repository.
 
@@ -16,6 +16,8 @@ Run by file path (see moto_server.py), so it imports nothing from this repositor
    needs it to route batches by the alias's RoutingConfig weights.
 4. LoggingConfig. moto drops a function's LoggingConfig (log format, levels, log group); the
    local runner reads it from GetFunction, as on AWS, to write the logs in that format.
+5. Tags at CreateBucket. Provider 6.x tags a bucket in its CreateBucketConfiguration; moto
+   ignores them there, so every re-plan would add the tags again.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from typing import Any
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
 
+import xmltodict
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.core import utils as moto_utils
+from moto.s3.responses import S3Response
 from moto.server import main
 from moto.sqs import models as sqs_models
 from moto.sqs.models import Message, SQSBackend
@@ -115,6 +119,25 @@ def _function_configuration_with_logging(
     return config
 
 
+_bucket_response_put = S3Response._bucket_response_put
+
+
+def _create_bucket_with_tags(
+    self: S3Response, request: Any, bucket_name: str, querystring: dict[str, Any]
+) -> Any:
+    response = _bucket_response_put(self, request, bucket_name, querystring)
+    if not querystring and self.body:
+        configuration = xmltodict.parse(self.body).get("CreateBucketConfiguration") or {}
+        tags = (configuration.get("Tags") or {}).get("Tag") or []
+        if isinstance(tags, dict):
+            tags = [tags]
+        if tags:
+            self.backend.put_bucket_tagging(
+                bucket_name, {tag["Key"]: tag.get("Value") or "" for tag in tags}
+            )
+    return response
+
+
 LambdaFunction.__init__ = _init_function  # type: ignore[method-assign]
 LambdaFunction.update_configuration = _update_function  # type: ignore[method-assign]
 LambdaFunction.get_configuration = _function_configuration_with_logging  # type: ignore[method-assign]
@@ -123,6 +146,7 @@ sqs_models.unix_time = _unix_time  # type: ignore[assignment]
 sqs_models.unix_time_millis = _unix_time_millis  # type: ignore[assignment]
 LambdaBackend.create_event_source_mapping = _create_event_source_mapping  # type: ignore[method-assign]
 LambdaBackend.update_event_source_mapping = _update_event_source_mapping  # type: ignore[method-assign]
+S3Response._bucket_response_put = _create_bucket_with_tags  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     main()

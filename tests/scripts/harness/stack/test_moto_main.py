@@ -1,4 +1,4 @@
-"""moto through moto_main.py keeps an alias mapping's FunctionArn, as AWS does."""
+"""moto through moto_main.py behaves as AWS where the stack depends on it."""
 
 from __future__ import annotations
 
@@ -85,3 +85,19 @@ def test_a_mapping_on_an_alias_reports_the_alias_not_its_version(
     assert lambda_client.get_event_source_mapping(UUID=uuid)["FunctionArn"] == f"{function_arn}:2"
     lambda_client.update_event_source_mapping(UUID=uuid, FunctionName=name)
     assert lambda_client.get_event_source_mapping(UUID=uuid)["FunctionArn"] == function_arn
+
+
+def test_tags_given_at_create_bucket_are_kept(moto_server: MotoServer) -> None:
+    s3 = client(moto_server, "s3")
+    tagged, plain = f"tagged-{secrets.token_hex(4)}", f"plain-{secrets.token_hex(4)}"
+    s3.create_bucket(
+        Bucket=tagged,
+        CreateBucketConfiguration={"Tags": [{"Key": "Project", "Value": "registrations"}]},
+    )
+    s3.create_bucket(Bucket=plain)
+
+    assert s3.get_bucket_tagging(Bucket=tagged)["TagSet"] == [
+        {"Key": "Project", "Value": "registrations"}
+    ]
+    with pytest.raises(s3.exceptions.ClientError, match="NoSuchTagSet"):
+        s3.get_bucket_tagging(Bucket=plain)
