@@ -33,100 +33,23 @@ locals {
 # ---------------------------------------------------------------------------------------------
 # The lake: private, encrypted, versioned, TLS only; old versions and (optionally) old rows expire.
 # ---------------------------------------------------------------------------------------------
-resource "aws_s3_bucket" "lake" {
-  #checkov:skip=CKV_AWS_18:the lake's writers are two functions with their own logs; CloudTrail data events are the audit trail
-  #checkov:skip=CKV_AWS_144:a derived lake, rebuilt from the table's stream; replication would double its cost
-  #checkov:skip=CKV2_AWS_62:nothing reacts to lake writes; Athena and `make lake` read on demand
-  bucket_prefix = "${var.name}-lake-"
-  force_destroy = var.lake_force_destroy
-  tags          = local.tags
-}
+module "lake" {
+  source = "../private_bucket"
 
-resource "aws_s3_bucket_ownership_controls" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
+  name_prefix     = "${var.name}-lake-"
+  force_destroy   = var.lake_force_destroy
+  kms_key_arn     = var.kms_key_arn
+  tls_only_policy = var.tls_only_bucket_policy
 
-resource "aws_s3_bucket_public_access_block" "lake" {
-  bucket                  = aws_s3_bucket.lake.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
+  # A retried batch overwrites its object: the old version goes after a while.
+  lifecycle_rules = [{
+    id                                     = "expire-overwritten-batches"
+    expiration_days                        = var.lake_expiration_days
+    noncurrent_version_expiration_days     = var.lake_noncurrent_version_expiration_days
+    abort_incomplete_multipart_upload_days = 1
+  }]
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = var.kms_key_arn == null ? "AES256" : "aws:kms"
-      kms_master_key_id = var.kms_key_arn
-    }
-    bucket_key_enabled = var.kms_key_arn != null
-  }
-}
-
-resource "aws_s3_bucket_versioning" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "lake" {
-  bucket = aws_s3_bucket.lake.id
-
-  rule {
-    id     = "expire-overwritten-batches"
-    status = "Enabled"
-    filter {}
-
-    noncurrent_version_expiration {
-      noncurrent_days = var.lake_noncurrent_version_expiration_days
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-
-    dynamic "expiration" {
-      for_each = var.lake_expiration_days == null ? [] : [var.lake_expiration_days]
-      content {
-        days = expiration.value
-      }
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.lake]
-}
-
-data "aws_iam_policy_document" "lake" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.lake.arn, "${aws_s3_bucket.lake.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "lake" {
-  count = var.tls_only_bucket_policy ? 1 : 0
-
-  bucket = aws_s3_bucket.lake.id
-  policy = data.aws_iam_policy_document.lake.json
-
-  depends_on = [aws_s3_bucket_public_access_block.lake]
+  tags = local.tags
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +77,7 @@ module "changes" {
   memory_size     = var.memory_size
 
   environment_variables = merge(var.environment_variables, {
-    LAKE_BUCKET             = aws_s3_bucket.lake.id
+    LAKE_BUCKET             = module.lake.name
     POWERTOOLS_SERVICE_NAME = "changes"
   })
 
@@ -165,7 +88,7 @@ module "changes" {
     }
     WriteChanges = {
       actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.lake.arn}/registrations/*"]
+      resources = ["${module.lake.arn}/registrations/*"]
     }
     ReportFailedBatches = {
       actions   = ["sqs:SendMessage"]
@@ -190,7 +113,7 @@ module "counts" {
   memory_size     = var.memory_size
 
   environment_variables = merge(var.environment_variables, {
-    LAKE_BUCKET             = aws_s3_bucket.lake.id
+    LAKE_BUCKET             = module.lake.name
     POWERTOOLS_SERVICE_NAME = "change-counts"
   })
 
@@ -201,7 +124,7 @@ module "counts" {
     }
     WriteCounts = {
       actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.lake.arn}/counts/*"]
+      resources = ["${module.lake.arn}/counts/*"]
     }
     # PutMetricData has no resource-level permissions: the namespace condition is the scope.
     PublishCounts = {
@@ -302,7 +225,7 @@ resource "aws_glue_catalog_table" "changes" {
     "projection.dt.range"         = "${var.lake_first_day},NOW"
     "projection.dt.interval"      = "1"
     "projection.dt.interval.unit" = "DAYS"
-    "storage.location.template"   = "s3://${aws_s3_bucket.lake.id}/registrations/dt=$${dt}/"
+    "storage.location.template"   = "s3://${module.lake.name}/registrations/dt=$${dt}/"
   }
 
   partition_keys {
@@ -311,7 +234,7 @@ resource "aws_glue_catalog_table" "changes" {
   }
 
   storage_descriptor {
-    location      = "s3://${aws_s3_bucket.lake.id}/registrations/"
+    location      = "s3://${module.lake.name}/registrations/"
     input_format  = "org.apache.hadoop.mapred.TextInputFormat"
     output_format = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 

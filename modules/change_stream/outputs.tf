@@ -1,11 +1,11 @@
 output "lake_bucket" {
   description = "The lake's bucket (changes under registrations/, window counts under counts/)."
-  value       = aws_s3_bucket.lake.id
+  value       = module.lake.name
 }
 
 output "lake_bucket_arn" {
   description = "ARN of the lake's bucket."
-  value       = aws_s3_bucket.lake.arn
+  value       = module.lake.arn
 }
 
 output "changes_function_name" {
