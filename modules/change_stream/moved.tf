@@ -37,3 +37,15 @@ moved {
   from = aws_s3_bucket_policy.lake
   to   = module.lake.aws_s3_bucket_policy.this
 }
+
+# The two functions were two calls of ../function (module.changes, module.counts) before the
+# for_each over local.functions.
+moved {
+  from = module.changes
+  to   = module.function["changes"]
+}
+
+moved {
+  from = module.counts
+  to   = module.function["counts"]
+}

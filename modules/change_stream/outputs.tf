@@ -10,12 +10,12 @@ output "lake_bucket_arn" {
 
 output "changes_function_name" {
   description = "The lake writer."
-  value       = module.changes.function_name
+  value       = module.function["changes"].function_name
 }
 
 output "counts_function_name" {
   description = "The tumbling-window counter."
-  value       = module.counts.function_name
+  value       = module.function["counts"].function_name
 }
 
 output "failure_queue_url" {
