@@ -1,4 +1,4 @@
-"""`python -m moto.server`, with five fixes to moto 5.2.5 that the local stack depends on.
+"""`python -m moto.server`, with six fixes to moto 5.2.5 that the local stack depends on.
 
 Run by file path (see moto_server.py), so it imports nothing from this repository.
 
@@ -18,6 +18,10 @@ Run by file path (see moto_server.py), so it imports nothing from this repositor
    local runner reads it from GetFunction, as on AWS, to write the logs in that format.
 5. Tags at CreateBucket. Provider 6.x tags a bucket in its CreateBucketConfiguration; moto
    ignores them there, so every re-plan would add the tags again.
+6. Lost messages. `Queue.delete_message` rebuilds the queue's message list without the lock
+   that `add_message` appends under, so a message sent during a delete vanished (4 of 10,000
+   in `make chaos`); concurrent receives could also hand out one message twice. Deletes and
+   receives now hold the queue's lock (a long poll releases it while it waits).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from moto.core import utils as moto_utils
 from moto.s3.responses import S3Response
 from moto.server import main
 from moto.sqs import models as sqs_models
-from moto.sqs.models import Message, SQSBackend
+from moto.sqs.models import Message, Queue, SQSBackend
 
 
 def _retained(self: SQSBackend, queue_name: str, message: Message) -> bool:
@@ -138,6 +142,22 @@ def _create_bucket_with_tags(
     return response
 
 
+_delete_message = Queue.delete_message
+_receive_message = SQSBackend.receive_message
+
+
+def _delete_message_locked(self: Queue, receipt_handle: str) -> None:
+    with self._messages_lock:
+        _delete_message(self, receipt_handle)
+
+
+def _receive_message_locked(
+    self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any
+) -> list[Message]:
+    with self.get_queue(queue_name)._messages_lock:
+        return _receive_message(self, queue_name, *args, **kwargs)
+
+
 LambdaFunction.__init__ = _init_function  # type: ignore[method-assign]
 LambdaFunction.update_configuration = _update_function  # type: ignore[method-assign]
 LambdaFunction.get_configuration = _function_configuration_with_logging  # type: ignore[method-assign]
@@ -147,6 +167,8 @@ sqs_models.unix_time_millis = _unix_time_millis  # type: ignore[assignment]
 LambdaBackend.create_event_source_mapping = _create_event_source_mapping  # type: ignore[method-assign]
 LambdaBackend.update_event_source_mapping = _update_event_source_mapping  # type: ignore[method-assign]
 S3Response._bucket_response_put = _create_bucket_with_tags  # type: ignore[method-assign]
+Queue.delete_message = _delete_message_locked  # type: ignore[method-assign]
+SQSBackend.receive_message = _receive_message_locked  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     main()
