@@ -6,6 +6,7 @@ with moto answering the data sources).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -61,6 +62,7 @@ CONTRACT_ENVIRONMENT = {
     "DB_TLS",
     "DLQ_URL",
     "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
 }
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET(?!_ARN)|TOKEN|PRIVATE|ACCESS_KEY", re.IGNORECASE)
@@ -268,6 +270,7 @@ def test_aws_profile_has_alarms_dashboard_and_redrive_allow_policy(
         "5XXError",
         "Latency",
         "IteratorAge",
+        "RecordsFailed",
     }
     low = {
         after(a)["metric_name"]
@@ -285,6 +288,53 @@ def test_aws_profile_has_alarms_dashboard_and_redrive_allow_policy(
     for function in by_type(aws_plan, "aws_lambda_function"):
         assert after(function)["logging_config"][0]["log_format"] == "JSON"
     assert after(only(aws_plan, "aws_db_instance"))["monitoring_interval"] == 60
+
+
+def test_aws_alarms_and_dashboard_watch_the_alias_and_the_handlers_own_counts(
+    aws_plan: dict[str, Any],
+) -> None:
+    function = after(only(aws_plan, "aws_lambda_function", REGISTRATION))["function_name"]
+    alias = after(only(aws_plan, "aws_lambda_alias", REGISTRATION))["name"]
+    assert alias == "live"
+    alarms = [after(a) for a in by_type(aws_plan, "aws_cloudwatch_metric_alarm")]
+    (alias_errors,) = [a for a in alarms if "Resource" in (a["dimensions"] or {})]
+    assert (alias_errors["namespace"], alias_errors["metric_name"]) == ("AWS/Lambda", "Errors")
+    assert alias_errors["dimensions"] == {"FunctionName": function, "Resource": f"{function}:live"}
+    assert (alias_errors["statistic"], alias_errors["period"]) == ("Sum", 60)
+    # The function-wide errors alarm stays (direct invocations of $LATEST or a version count).
+    assert [a for a in alarms if a["metric_name"] == "Errors" and a["dimensions"] == {
+        "FunctionName": function
+    }]  # fmt: skip
+    (failed,) = [a for a in alarms if a["namespace"] == "Registrations"]
+    assert failed["metric_name"] == "RecordsFailed"
+    assert failed["dimensions"] == {"service": function}  # POWERTOOLS_SERVICE_NAME = the name
+    assert (failed["statistic"], failed["period"], failed["threshold"]) == ("Sum", 60, 0)
+    assert failed["comparison_operator"] == "GreaterThanThreshold"
+    assert failed["alarm_actions"] == alias_errors["alarm_actions"]
+
+    (dashboard,) = by_type(aws_plan, "aws_cloudwatch_dashboard")
+    widgets = json.loads(after(dashboard)["dashboard_body"])["widgets"]
+    lines = [line for w in widgets for line in w["properties"]["metrics"]]
+    assert ["AWS/Lambda", "Errors", "FunctionName", function, "Resource", f"{function}:live"] in [
+        [line[0], "Errors", *line[2:]] for line in lines if line[0] == "AWS/Lambda"
+    ]
+    searches = [line[0]["expression"] for line in lines if isinstance(line[0], dict)]
+    assert len(searches) == 2 and all("ExecutedVersion" in e for e in searches)
+    assert all(f'Resource="{function}:live"' in e for e in searches)
+    handler = {line[1] for line in lines if line[0] == "Registrations"}
+    assert {"RecordsReceived", "RecordsRejected", "RecordsFailed"} <= handler
+
+
+def test_the_handler_publishes_its_counts_without_a_cloudwatch_grant(
+    plan: dict[str, Any],
+) -> None:
+    """EMF goes through the function's log group (logs:PutLogEvents, which every function
+    has): a cloudwatch:PutMetricData grant would be one the code never uses."""
+    environment = after(only(plan, "aws_lambda_function", REGISTRATION))["environment"][0]
+    assert environment["variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "Registrations"
+    actions = {a for st in registration_statements(plan).values() for a in st["actions"]}
+    assert not [a for a in actions if a.startswith("cloudwatch:")]
+    assert "logs:PutLogEvents" in actions
 
 
 def test_local_profile_only_drops_what_moto_cannot_do(local_plan: dict[str, Any]) -> None:
