@@ -33,6 +33,8 @@ from typing import Any
 MAX_DATUMS_PER_CALL = 1000  # PutMetricData
 MAX_DIMENSIONS = 30  # per dimension set (EMF and PutMetricData)
 MAX_VALUES = 100  # per metric and document (EMF)
+MAX_MAGNITUDE = 2.0**360  # PutMetricData's value range
+MIN_MAGNITUDE = 2.0**-360
 # CloudWatch skips metrics timestamped more than two weeks back or two hours ahead.
 MAX_AGE_MS = 14 * 24 * 3600 * 1000
 MAX_AHEAD_MS = 2 * 3600 * 1000
@@ -120,7 +122,15 @@ def _expect(value: Any, kind: type, what: str) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A JSON number CloudWatch accepts: finite, within ±2^360, and not closer to 0 than 2^-360
+    (PutMetricData refuses the whole call otherwise; JSON integers can be any size)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        magnitude = abs(float(value))
+    except OverflowError:
+        return False
+    return magnitude == 0 or MIN_MAGNITUDE <= magnitude <= MAX_MAGNITUDE
 
 
 def _dimensions(document: Mapping[str, Any], keys: Any) -> Dimensions:

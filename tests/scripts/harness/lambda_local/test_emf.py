@@ -109,6 +109,9 @@ def test_a_metric_without_unit_has_unit_none() -> None:
         emf([{"Name": "M", "Unit": "Count"}], [[]], M=True),
         emf([{"Name": "M", "Unit": "Count"}], [[]], M=[]),
         emf([{"Name": "M", "Unit": "Count"}], [[]], M=list(range(101))),
+        emf([{"Name": "M", "Unit": "Count"}], [[]], M=10**400),  # no float holds it
+        emf([{"Name": "M", "Unit": "Count"}], [[]], M=float("inf")),  # JSON's Infinity
+        emf([{"Name": "M", "Unit": "Count"}], [[]], M=2.0**361),  # beyond PutMetricData's range
         emf([{"Name": "M", "Unit": "Furlongs"}], [[]], M=1),
         emf([{"Name": "M", "Unit": ["Count"]}], [[]], M=1),
         emf([{"Name": "M", "StorageResolution": 5}], [[]], M=1),
@@ -116,6 +119,7 @@ def test_a_metric_without_unit_has_unit_none() -> None:
         emf([{"Name": "M"}], [[["service"]]], M=1),
         emf([{"Name": "M"}], [WIDE], M=1, **dict.fromkeys(WIDE, "v")),
         json.dumps({"_aws": {"Timestamp": 0, "CloudWatchMetrics": []}}),  # 1970: too old
+        json.dumps({"_aws": {"Timestamp": 10**400, "CloudWatchMetrics": []}}),
     ],
 )  # fmt: skip
 def test_lines_that_are_not_valid_emf_carry_no_metric(line: str) -> None:
@@ -129,7 +133,12 @@ def test_a_document_that_breaks_the_rules_anywhere_is_ignored_as_a_whole() -> No
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=10**300)
+    | st.floats()
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
     max_leaves=20,
 )
