@@ -32,114 +32,31 @@ data "aws_caller_identity" "current" {}
 # Bucket
 ################################################################################
 
-resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_18:uploads live 30 days and are read once by the importer; CloudTrail data events are the audit trail
-  #checkov:skip=CKV_AWS_144:uploads of an import are not worth a second region; they expire after 30 days
-  bucket_prefix = "${var.name}-imports-"
-  force_destroy = var.bucket_force_destroy
+# Private, encrypted, versioned (a continuation reads the exact object version its import started
+# with, so an upload over the same key cannot change a file mid-import; versioning also undoes an
+# accidental overwrite), TLS only.
+module "bucket" {
+  source = "../private_bucket"
+
+  name_prefix     = "${var.name}-imports-"
+  force_destroy   = var.bucket_force_destroy
+  kms_key_arn     = var.bucket_kms_key_arn
+  tls_only_policy = var.tls_only_bucket_policy
+
+  lifecycle_rules = [
+    {
+      id                                 = "expire-imports-and-reports"
+      prefix                             = local.import_prefix
+      expiration_days                    = var.expiration_days
+      noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+    },
+    {
+      id                                     = "abort-incomplete-uploads"
+      abort_incomplete_multipart_upload_days = 1
+    },
+  ]
 
   tags = local.tags
-}
-
-resource "aws_s3_bucket_public_access_block" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = var.bucket_kms_key_arn == null ? "AES256" : "aws:kms"
-      kms_master_key_id = var.bucket_kms_key_arn
-    }
-    bucket_key_enabled = var.bucket_kms_key_arn != null
-  }
-}
-
-# A continuation reads the exact object version its import started with, so an upload over the
-# same key cannot change a file mid-import; versioning also undoes an accidental overwrite.
-resource "aws_s3_bucket_versioning" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  rule {
-    id     = "expire-imports-and-reports"
-    status = "Enabled"
-
-    filter {
-      prefix = local.import_prefix
-    }
-
-    expiration {
-      days = var.expiration_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
-    }
-  }
-
-  rule {
-    id     = "abort-incomplete-uploads"
-    status = "Enabled"
-    filter {}
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.this]
-}
-
-data "aws_iam_policy_document" "bucket" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "this" {
-  count = var.tls_only_bucket_policy ? 1 : 0
-
-  bucket = aws_s3_bucket.this.id
-  policy = data.aws_iam_policy_document.bucket.json
-
-  depends_on = [aws_s3_bucket_public_access_block.this]
 }
 
 ################################################################################
@@ -174,7 +91,7 @@ data "aws_iam_policy_document" "queue" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [aws_s3_bucket.this.arn]
+      values   = [module.bucket.arn]
     }
 
     condition {
@@ -186,7 +103,7 @@ data "aws_iam_policy_document" "queue" {
 }
 
 resource "aws_s3_bucket_notification" "this" {
-  bucket = aws_s3_bucket.this.id
+  bucket = module.bucket.name
 
   dynamic "queue" {
     for_each = toset(local.import_suffixes)
@@ -239,15 +156,15 @@ module "function" {
     {
       ReadImports = {
         actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-        resources = ["${aws_s3_bucket.this.arn}/${local.import_prefix}*"]
+        resources = ["${module.bucket.arn}/${local.import_prefix}*"]
       }
       WriteReports = {
         actions   = ["s3:PutObject", "s3:DeleteObject"]
-        resources = ["${aws_s3_bucket.this.arn}/${local.import_prefix}reports/*"]
+        resources = ["${module.bucket.arn}/${local.import_prefix}reports/*"]
       }
       ListReports = {
         actions   = ["s3:ListBucket"]
-        resources = [aws_s3_bucket.this.arn]
+        resources = [module.bucket.arn]
         conditions = [{
           test     = "StringLike"
           variable = "s3:prefix"

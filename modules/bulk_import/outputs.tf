@@ -1,11 +1,11 @@
 output "bucket_name" {
   description = "Bucket to upload imports to (keys under imports/, ending in .csv, .jsonl or their .gz)."
-  value       = aws_s3_bucket.this.id
+  value       = module.bucket.name
 }
 
 output "bucket_arn" {
   description = "ARN of the import bucket."
-  value       = aws_s3_bucket.this.arn
+  value       = module.bucket.arn
 }
 
 output "import_prefix" {

@@ -10,22 +10,59 @@ locals {
     }
   }
 
-  # The two consumers of the stream: every change into the lake, and counts per tumbling window.
-  # On AWS each gets an event source mapping on its alias; against an emulated endpoint moto would
-  # invoke any stream mapping itself (through Docker) on every table write, so the same settings
-  # are published in SSM for the local runner instead (scripts/harness/lambda_local/mappings.py).
-  mappings = {
+  # The two consumers of the stream (one zip, two handlers): every change into the lake, and
+  # counts per tumbling window. What differs between them; the rest is the same call below.
+  functions = {
     changes = {
-      function_arn = module.changes.alias_arn
-      batch_size   = var.batch_size
-      window       = var.maximum_batching_window_in_seconds
-      tumbling     = null
+      function_name = "${var.name}-changes"
+      description   = "Writes every change of the users table into the lake"
+      handler       = "changes.app.lambda_handler"
+      service_name  = "changes"
+      window        = var.maximum_batching_window_in_seconds
+      tumbling      = null
+      policy_statements = {
+        WriteChanges = {
+          actions   = ["s3:PutObject"]
+          resources = ["${module.lake.arn}/registrations/*"]
+        }
+      }
     }
     counts = {
-      function_arn = module.counts.alias_arn
+      function_name = "${var.name}-change-counts"
+      description   = "Counts registrations and updates per tumbling window of the users table's stream"
+      handler       = "changes.windows.lambda_handler"
+      service_name  = "change-counts"
+      window        = null
+      tumbling      = var.tumbling_window_in_seconds
+      policy_statements = {
+        WriteCounts = {
+          actions   = ["s3:PutObject"]
+          resources = ["${module.lake.arn}/counts/*"]
+        }
+        # PutMetricData has no resource-level permissions: the namespace condition is the scope.
+        PublishCounts = {
+          actions   = ["cloudwatch:PutMetricData"]
+          resources = ["*"]
+          conditions = [{
+            test     = "StringEquals"
+            variable = "cloudwatch:namespace"
+            values   = ["Registrations"]
+          }]
+        }
+      }
+    }
+  }
+
+  # Each function's mapping on its alias `live`, by the same key. On AWS each is an event source
+  # mapping; against an emulated endpoint moto would invoke any stream mapping itself (through
+  # Docker) on every table write, so the same settings are published in SSM for the local runner
+  # instead (scripts/harness/lambda_local/mappings.py).
+  mappings = {
+    for key, function in local.functions : key => {
+      function_arn = module.function[key].alias_arn
       batch_size   = var.batch_size
-      window       = null
-      tumbling     = var.tumbling_window_in_seconds
+      window       = function.window
+      tumbling     = function.tumbling
     }
   }
 }
@@ -33,100 +70,23 @@ locals {
 # ---------------------------------------------------------------------------------------------
 # The lake: private, encrypted, versioned, TLS only; old versions and (optionally) old rows expire.
 # ---------------------------------------------------------------------------------------------
-resource "aws_s3_bucket" "lake" {
-  #checkov:skip=CKV_AWS_18:the lake's writers are two functions with their own logs; CloudTrail data events are the audit trail
-  #checkov:skip=CKV_AWS_144:a derived lake, rebuilt from the table's stream; replication would double its cost
-  #checkov:skip=CKV2_AWS_62:nothing reacts to lake writes; Athena and `make lake` read on demand
-  bucket_prefix = "${var.name}-lake-"
-  force_destroy = var.lake_force_destroy
-  tags          = local.tags
-}
+module "lake" {
+  source = "../private_bucket"
 
-resource "aws_s3_bucket_ownership_controls" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
+  name_prefix     = "${var.name}-lake-"
+  force_destroy   = var.lake_force_destroy
+  kms_key_arn     = var.kms_key_arn
+  tls_only_policy = var.tls_only_bucket_policy
 
-resource "aws_s3_bucket_public_access_block" "lake" {
-  bucket                  = aws_s3_bucket.lake.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
+  # A retried batch overwrites its object: the old version goes after a while.
+  lifecycle_rules = [{
+    id                                     = "expire-overwritten-batches"
+    expiration_days                        = var.lake_expiration_days
+    noncurrent_version_expiration_days     = var.lake_noncurrent_version_expiration_days
+    abort_incomplete_multipart_upload_days = 1
+  }]
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = var.kms_key_arn == null ? "AES256" : "aws:kms"
-      kms_master_key_id = var.kms_key_arn
-    }
-    bucket_key_enabled = var.kms_key_arn != null
-  }
-}
-
-resource "aws_s3_bucket_versioning" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "lake" {
-  bucket = aws_s3_bucket.lake.id
-
-  rule {
-    id     = "expire-overwritten-batches"
-    status = "Enabled"
-    filter {}
-
-    noncurrent_version_expiration {
-      noncurrent_days = var.lake_noncurrent_version_expiration_days
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 1
-    }
-
-    dynamic "expiration" {
-      for_each = var.lake_expiration_days == null ? [] : [var.lake_expiration_days]
-      content {
-        days = expiration.value
-      }
-    }
-  }
-
-  depends_on = [aws_s3_bucket_versioning.lake]
-}
-
-data "aws_iam_policy_document" "lake" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.lake.arn, "${aws_s3_bucket.lake.arn}/*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "lake" {
-  count = var.tls_only_bucket_policy ? 1 : 0
-
-  bucket = aws_s3_bucket.lake.id
-  policy = data.aws_iam_policy_document.lake.json
-
-  depends_on = [aws_s3_bucket_public_access_block.lake]
+  tags = local.tags
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -143,75 +103,26 @@ resource "aws_sqs_queue" "failures" {
 # ---------------------------------------------------------------------------------------------
 # The two functions (one zip, two handlers), each behind its alias `live`.
 # ---------------------------------------------------------------------------------------------
-module "changes" {
-  source = "../function"
+module "function" {
+  source   = "../function"
+  for_each = local.functions
 
-  function_name   = "${var.name}-changes"
-  description     = "Writes every change of the users table into the lake"
+  function_name   = each.value.function_name
+  description     = each.value.description
   zip_path        = var.zip_path
-  handler         = "changes.app.lambda_handler"
+  handler         = each.value.handler
   timeout_seconds = var.timeout_seconds
   memory_size     = var.memory_size
 
   environment_variables = merge(var.environment_variables, {
-    LAKE_BUCKET             = aws_s3_bucket.lake.id
-    POWERTOOLS_SERVICE_NAME = "changes"
+    LAKE_BUCKET             = module.lake.name
+    POWERTOOLS_SERVICE_NAME = each.value.service_name
   })
 
-  policy_statements = merge(local.encryption_key_statements, {
+  policy_statements = merge(local.encryption_key_statements, each.value.policy_statements, {
     ReadStream = {
       actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
       resources = [var.table_stream_arn]
-    }
-    WriteChanges = {
-      actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.lake.arn}/registrations/*"]
-    }
-    ReportFailedBatches = {
-      actions   = ["sqs:SendMessage"]
-      resources = [aws_sqs_queue.failures.arn]
-    }
-  })
-
-  manage_logging_config = var.manage_logging_config
-  log_retention_in_days = var.log_retention_in_days
-  logs_kms_key_arn      = var.logs_kms_key_arn
-  tags                  = local.tags
-}
-
-module "counts" {
-  source = "../function"
-
-  function_name   = "${var.name}-change-counts"
-  description     = "Counts registrations and updates per tumbling window of the users table's stream"
-  zip_path        = var.zip_path
-  handler         = "changes.windows.lambda_handler"
-  timeout_seconds = var.timeout_seconds
-  memory_size     = var.memory_size
-
-  environment_variables = merge(var.environment_variables, {
-    LAKE_BUCKET             = aws_s3_bucket.lake.id
-    POWERTOOLS_SERVICE_NAME = "change-counts"
-  })
-
-  policy_statements = merge(local.encryption_key_statements, {
-    ReadStream = {
-      actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
-      resources = [var.table_stream_arn]
-    }
-    WriteCounts = {
-      actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.lake.arn}/counts/*"]
-    }
-    # PutMetricData has no resource-level permissions: the namespace condition is the scope.
-    PublishCounts = {
-      actions   = ["cloudwatch:PutMetricData"]
-      resources = ["*"]
-      conditions = [{
-        test     = "StringEquals"
-        variable = "cloudwatch:namespace"
-        values   = ["Registrations"]
-      }]
     }
     ReportFailedBatches = {
       actions   = ["sqs:SendMessage"]
@@ -302,7 +213,7 @@ resource "aws_glue_catalog_table" "changes" {
     "projection.dt.range"         = "${var.lake_first_day},NOW"
     "projection.dt.interval"      = "1"
     "projection.dt.interval.unit" = "DAYS"
-    "storage.location.template"   = "s3://${aws_s3_bucket.lake.id}/registrations/dt=$${dt}/"
+    "storage.location.template"   = "s3://${module.lake.name}/registrations/dt=$${dt}/"
   }
 
   partition_keys {
@@ -311,7 +222,7 @@ resource "aws_glue_catalog_table" "changes" {
   }
 
   storage_descriptor {
-    location      = "s3://${aws_s3_bucket.lake.id}/registrations/"
+    location      = "s3://${module.lake.name}/registrations/"
     input_format  = "org.apache.hadoop.mapred.TextInputFormat"
     output_format = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 
@@ -349,7 +260,7 @@ resource "aws_cloudwatch_metric_alarm" "iterator_age" {
   alarm_description   = "The lake is more than ${var.iterator_age_alarm_seconds} s behind the users table"
   namespace           = "AWS/Lambda"
   metric_name         = "IteratorAge"
-  dimensions          = { FunctionName = module.changes.function_name, Resource = "${module.changes.function_name}:${module.changes.alias_name}" }
+  dimensions          = { FunctionName = module.function["changes"].function_name, Resource = "${module.function["changes"].function_name}:${module.function["changes"].alias_name}" }
   statistic           = "Maximum"
   period              = 60
   evaluation_periods  = 5

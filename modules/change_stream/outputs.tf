@@ -1,21 +1,21 @@
 output "lake_bucket" {
   description = "The lake's bucket (changes under registrations/, window counts under counts/)."
-  value       = aws_s3_bucket.lake.id
+  value       = module.lake.name
 }
 
 output "lake_bucket_arn" {
   description = "ARN of the lake's bucket."
-  value       = aws_s3_bucket.lake.arn
+  value       = module.lake.arn
 }
 
 output "changes_function_name" {
   description = "The lake writer."
-  value       = module.changes.function_name
+  value       = module.function["changes"].function_name
 }
 
 output "counts_function_name" {
   description = "The tumbling-window counter."
-  value       = module.counts.function_name
+  value       = module.function["counts"].function_name
 }
 
 output "failure_queue_url" {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,10 @@ import pymysql
 import pymysql.err
 import pytest
 
-from scripts.harness.stack import aws_session, moto_server
+from scripts.harness.stack import aws_session, moto_server, processes
 from scripts.harness.stack import terraform as tf
+from scripts.harness.stack.mariadb import MariaDBServer
 from scripts.local_stack import provision_database
-from tests.conftest import DatabaseServer
 from tests.terraform.conftest import Stack
 from tests.terraform.iam_rules import wildcard_grants
 from tests.terraform.test_plan_contract import CONTRACT_ENVIRONMENT, SECRET_NAME, STACK_OUTPUTS
@@ -64,20 +65,34 @@ def assert_least_privilege_login(secret: dict[str, Any], port: int, database: st
         assert denied.value.args[0] == 1142
 
 
+@pytest.fixture
+def fresh_mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBServer]:
+    """A server of its own, as a new RDS instance: the session's server already has an
+    application user at 127.0.0.1, which MySQL would match before the bootstrap's user at '%'."""
+    server = MariaDBServer(
+        tmp_path_factory.mktemp("round-trip-mariadb"), port=processes.free_port(), durable=False
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def test_local_profile_round_trip(
     stack: Stack,
     moto: moto_server.MotoServer,
-    mariadb_server: DatabaseServer,
+    fresh_mariadb: MariaDBServer,
     tmp_path: Path,
     record_property: Any,
 ) -> None:
-    # The function (and the bootstrap) talk to this session's MariaDB, as local_stack's do.
+    # The function (and the bootstrap) talk to a local MariaDB, as local_stack's do.
     ws = stack.workspace(
         "local",
         name="round-trip",
         function_db_endpoint_override={
             "host": "127.0.0.1",
-            "port": mariadb_server.port,
+            "port": fresh_mariadb.port,
             "tls": "off",
         },
     )
@@ -94,7 +109,7 @@ def test_local_profile_round_trip(
         # What aws_lambda_invocation does on AWS: the bootstrap creates the table and the
         # application user, and writes its password into the (so far empty) db_secret_arn.
         started = time.monotonic()
-        result = provision_database(session, outputs["db_bootstrap_event"], mariadb_server.server)
+        result = provision_database(session, outputs["db_bootstrap_event"], fresh_mariadb)
         timings["bootstrap"] = time.monotonic() - started
         assert result["created"] is True
 
@@ -120,7 +135,7 @@ def test_local_profile_round_trip(
         for password in (secret["password"], master["password"]):
             assert password not in state_text
             assert password not in json.dumps(outputs)
-        assert_least_privilege_login(secret, mariadb_server.port, outputs["db_name"])
+        assert_least_privilege_login(secret, fresh_mariadb.port, outputs["db_name"])
 
         lambda_client = session.client("lambda")
         config = lambda_client.get_function_configuration(FunctionName=outputs["function_name"])
@@ -135,7 +150,7 @@ def test_local_profile_round_trip(
         assert not [name for name in environment if SECRET_NAME.search(name)]
         assert environment["DB_SECRET_ARN"] == outputs["db_secret_arn"]
         assert environment["DB_TLS"] == "off"
-        assert environment["DB_PORT"] == str(mariadb_server.port)
+        assert environment["DB_PORT"] == str(fresh_mariadb.port)
         # moto does not store LoggingConfig (the local profile leaves it unmanaged).
         assert (
             config.get("LoggingConfig", {}).get("LogGroup", outputs["log_group_name"])
