@@ -260,6 +260,16 @@ module "db_bootstrap" {
   tags = local.tags
 }
 
+locals {
+  # The handler's own record counts (lambdas/registration/batch_metrics.py) go out as one EMF
+  # line per batch: CloudWatch Logs extracts them, so the role needs no cloudwatch:PutMetricData.
+  # The namespace is the one change-counts publishes to; the service dimension is the function's.
+  handler_metrics = {
+    namespace = "Registrations"
+    service   = var.name
+  }
+}
+
 # The registration consumer: SQS -> this function (alias live) -> DynamoDB + MySQL.
 module "registration" {
   source = "./modules/function"
@@ -281,15 +291,16 @@ module "registration" {
 
   # Contract (docs/CONTRACTS.md): names and ARNs only, never a secret value.
   environment_variables = merge(local.function_extra_environment, {
-    TABLE_NAME              = module.table.table_name
-    DB_HOST                 = local.function_db.host
-    DB_PORT                 = tostring(local.function_db.port)
-    DB_NAME                 = module.database.db_name
-    DB_SECRET_ARN           = local.registration_db_secret_arn
-    DB_TLS                  = local.function_db.tls
-    DLQ_URL                 = module.queue.dlq_url
-    POWERTOOLS_SERVICE_NAME = var.name
-    POWERTOOLS_LOG_LEVEL    = var.function_log_level
+    TABLE_NAME                   = module.table.table_name
+    DB_HOST                      = local.function_db.host
+    DB_PORT                      = tostring(local.function_db.port)
+    DB_NAME                      = module.database.db_name
+    DB_SECRET_ARN                = local.registration_db_secret_arn
+    DB_TLS                       = local.function_db.tls
+    DLQ_URL                      = module.queue.dlq_url
+    POWERTOOLS_SERVICE_NAME      = local.handler_metrics.service
+    POWERTOOLS_METRICS_NAMESPACE = local.handler_metrics.namespace
+    POWERTOOLS_LOG_LEVEL         = var.function_log_level
   })
 
   policy_statements = local.registration_policy_statements
@@ -332,6 +343,10 @@ module "observability" {
   table_name             = module.table.table_name
   db_instance_identifier = module.database.identifier
   db_max_connections     = module.database.max_connections
+
+  function_alias_name       = module.registration.alias_name
+  handler_metrics_namespace = local.handler_metrics.namespace
+  handler_metrics_service   = local.handler_metrics.service
 
   alarms_enabled    = local.emulator_gaps.alarms
   create_sns_topic  = var.alarm_topic_enabled

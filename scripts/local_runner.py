@@ -37,6 +37,7 @@ from scripts.harness import cli
 from scripts.harness.lambda_local import (
     aliases,
     code_zip,
+    emf,
     event_source,
     mappings,
     metrics,
@@ -109,6 +110,7 @@ class Runner:
         self.stop = threading.Event()
         self.started_at = datetime.now(UTC)
         self.metrics = metrics.LambdaMetrics()
+        self.emf = emf.EmfMetrics()
         self._cloudwatch = session.client("cloudwatch")
         self._overrides = dict(environment or {})
         self._code_root = Path(tempfile.mkdtemp(prefix="local-runner-code-"))
@@ -132,6 +134,7 @@ class Runner:
                         local_cap=local_cap,
                         wait_s=wait_s,
                         metrics=self.metrics,
+                        emf=self.emf,
                         rng=rng or random.Random(),
                     )
                 )
@@ -196,13 +199,15 @@ class Runner:
             source.start()
 
     def tick(self) -> None:
-        """Periodic work of the main loop: send the aggregated Lambda metrics (a failure to
-        send them is reported, not fatal: the pollers keep working) and follow aliases."""
-        try:
-            self.metrics.flush(self._cloudwatch)
-        except (BotoCoreError, ClientError) as err:
-            self.stats.add(metric_errors=1)
-            print(f"{PROG}: metrics not sent: {err}", file=sys.stderr, flush=True)
+        """Periodic work of the main loop: send the aggregated Lambda metrics and the functions'
+        own (EMF) metrics (a failure to send them is reported, not fatal: the pollers keep
+        working) and follow aliases."""
+        for source in (self.metrics, self.emf):
+            try:
+                source.flush(self._cloudwatch)
+            except (BotoCoreError, ClientError) as err:
+                self.stats.add(metric_errors=1)
+                print(f"{PROG}: metrics not sent: {err}", file=sys.stderr, flush=True)
         if time.monotonic() >= self._next_refresh:
             self._next_refresh = time.monotonic() + ALIAS_REFRESH_S
             self.refresh_targets()

@@ -18,11 +18,14 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from registration import batch_metrics
 from registration.processing import Deadline, RegistrationBatch
 from registration.resources import get_resources
 
 # Service name and level come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_LOG_LEVEL.
 logger = Logger()
+# The batch's counts as metrics (batch_metrics.py): one EMF line per batch, none per record.
+metrics = batch_metrics.new_metrics()
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -46,4 +49,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
             event=event, record_handler=batch.handle_record, processor=processor, context=context
         )
     finally:
-        logger.info("batch finished", extra=batch.summary())
+        # Also when every record failed (process_partial_response raised): that batch's
+        # RecordsFailed is what the alarm is for.
+        summary = batch.summary()
+        logger.info("batch finished", extra=summary)
+        batch_metrics.publish(metrics, summary)

@@ -14,6 +14,11 @@ locals {
 
   db_connections_threshold = floor(var.db_max_connections * var.db_connections_alarm_percent / 100)
 
+  # Lambda's metrics of the alias: the queue's traffic, whichever versions the alias routes to.
+  alias_resource     = "${var.function_name}:${var.function_alias_name}"
+  alias_dimensions   = { FunctionName = var.function_name, Resource = local.alias_resource }
+  handler_dimensions = { service = var.handler_metrics_service }
+
   tags = merge({ "terraform-module" = "observability" }, var.tags)
 }
 
@@ -149,6 +154,39 @@ locals {
       threshold   = var.function_errors_threshold
       comparison  = "GreaterThanThreshold"
     }
+    # The alias' own errors, per minute: the traffic the queue sends, across the versions a
+    # release routes it to. The function-wide alarm above also counts direct invocations of
+    # $LATEST or a version; this one names the path that matters and, with one-minute periods,
+    # reaches a release's bake (default 300 s) in time for it to roll back instead of promoting.
+    # No alias Throttles alarm: throttling is decided per function (reserved concurrency), so
+    # the function-wide throttles alarm already fires for the alias; its line is on the dashboard.
+    function-alias-errors = {
+      description = "${local.alias_resource} (the queue's traffic, every version the alias routes to) had failed invocations within a minute: whole batches returned to the queue. The dashboard splits them per ExecutedVersion."
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      dimensions  = local.alias_dimensions
+      statistic   = "Sum"
+      period      = 60
+      evaluations = 1
+      threshold   = var.alias_errors_threshold
+      comparison  = "GreaterThanThreshold"
+    }
+    # The handler's own count of batch item failures (EMF, lambdas/registration/batch_metrics.py):
+    # records failing one by one never show in Errors, and reach the DLQ only after five
+    # receives. RecordsRejected has no alarm of its own: every rejected record is in the DLQ,
+    # whose depth alarm fires at the first one and names the reason; a second alarm would page
+    # twice for the same message.
+    records-failed = {
+      description = "${var.function_name} handed records back to the queue within a minute (RecordsFailed: a store or the DLQ unreachable, too little time left). SQS retries them; those that keep failing end in the DLQ without a reason."
+      namespace   = var.handler_metrics_namespace
+      metric_name = "RecordsFailed"
+      dimensions  = local.handler_dimensions
+      statistic   = "Sum"
+      period      = 60
+      evaluations = 1
+      threshold   = var.records_failed_threshold
+      comparison  = "GreaterThanThreshold"
+    }
     function-throttles = {
       description = "${var.function_name} invocations were throttled (reserved or account concurrency exhausted)."
       namespace   = "AWS/Lambda"
@@ -258,6 +296,29 @@ locals {
     {
       title   = "Function invocations, errors, throttles"
       metrics = [["AWS/Lambda", "Invocations", "FunctionName", var.function_name], [".", "Errors", ".", "."], [".", "Throttles", ".", "."]]
+      stat    = "Sum"
+    },
+    {
+      title   = "Alias ${local.alias_resource}: invocations, errors, throttles"
+      metrics = [["AWS/Lambda", "Invocations", "FunctionName", var.function_name, "Resource", local.alias_resource], [".", "Errors", ".", ".", ".", "."], [".", "Throttles", ".", ".", ".", "."]]
+      stat    = "Sum"
+    },
+    {
+      # One line per version the alias ran (a canary and its stable version side by side):
+      # SEARCH finds every ExecutedVersion, so no version number is written here.
+      title = "Alias ${local.alias_resource} per executed version: invocations, errors"
+      metrics = [
+        for name in ["Invocations", "Errors"] : [{
+          id         = lower(name)
+          expression = "SEARCH('{AWS/Lambda,ExecutedVersion,FunctionName,Resource} MetricName=\"${name}\" FunctionName=\"${var.function_name}\" Resource=\"${local.alias_resource}\"', 'Sum', 60)"
+          label      = "v$${PROP('Dim.ExecutedVersion')} ${name}"
+        }]
+      ]
+      stat = "Sum"
+    },
+    {
+      title   = "Records per outcome (the handler's counts)"
+      metrics = [for name in ["RecordsReceived", "RecordsStored", "RecordsStale", "RecordsRejected", "RecordsFailed"] : [var.handler_metrics_namespace, name, "service", var.handler_metrics_service]]
       stat    = "Sum"
     },
     {

@@ -23,6 +23,37 @@ variable "function_name" {
   type        = string
 }
 
+variable "function_alias_name" {
+  description = "Alias the queue's event source mapping invokes (the function module's alias_name, live). The alias alarm and widgets watch Lambda's metrics of Resource = \"<function_name>:<alias>\", the traffic a release shifts between versions."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,128}$", var.function_alias_name)) && !can(regex("^[0-9]+$", var.function_alias_name))
+    error_message = "function_alias_name must be a Lambda alias name: 1-128 letters, digits, '-' or '_', not only digits (that would be a version)."
+  }
+}
+
+variable "handler_metrics_namespace" {
+  description = "CloudWatch namespace of the handler's own counts (its POWERTOOLS_METRICS_NAMESPACE): RecordsReceived, RecordsStored, RecordsStale, RecordsRejected, RecordsFailed, MySQLRowsUpserted."
+  type        = string
+  default     = "Registrations"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9 ._/#:-]{1,255}$", var.handler_metrics_namespace)) && !startswith(var.handler_metrics_namespace, "AWS/")
+    error_message = "handler_metrics_namespace must be a custom CloudWatch namespace: 1-255 of letters, digits, space and . _ / # : -, not starting with AWS/ (reserved)."
+  }
+}
+
+variable "handler_metrics_service" {
+  description = "Value of the `service` dimension of the handler's counts: its POWERTOOLS_SERVICE_NAME."
+  type        = string
+
+  validation {
+    condition     = length(var.handler_metrics_service) >= 1 && length(var.handler_metrics_service) <= 1024
+    error_message = "handler_metrics_service must be 1-1024 characters (a CloudWatch dimension value)."
+  }
+}
+
 variable "table_name" {
   description = "Name of the DynamoDB table (dashboard only)."
   type        = string
@@ -84,6 +115,28 @@ variable "function_errors_threshold" {
   validation {
     condition     = var.function_errors_threshold >= 0
     error_message = "function_errors_threshold must be >= 0."
+  }
+}
+
+variable "alias_errors_threshold" {
+  description = "Errors of the alias (function_alias_name) per minute above which the alias errors alarm fires (0: any error). One-minute periods, so a release's bake sees it before it promotes."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.alias_errors_threshold >= 0
+    error_message = "alias_errors_threshold must be >= 0."
+  }
+}
+
+variable "records_failed_threshold" {
+  description = "The handler's RecordsFailed (records handed back to the queue for a retry) per minute above which the alarm fires (0: any). Raise it to ride out short store blips that retries absorb."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.records_failed_threshold >= 0
+    error_message = "records_failed_threshold must be >= 0."
   }
 }
 

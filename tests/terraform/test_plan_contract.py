@@ -6,6 +6,7 @@ with moto answering the data sources).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -61,6 +62,7 @@ CONTRACT_ENVIRONMENT = {
     "DB_TLS",
     "DLQ_URL",
     "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
 }
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET(?!_ARN)|TOKEN|PRIVATE|ACCESS_KEY", re.IGNORECASE)
@@ -268,6 +270,7 @@ def test_aws_profile_has_alarms_dashboard_and_redrive_allow_policy(
         "5XXError",
         "Latency",
         "IteratorAge",
+        "RecordsFailed",
     }
     low = {
         after(a)["metric_name"]
@@ -285,6 +288,82 @@ def test_aws_profile_has_alarms_dashboard_and_redrive_allow_policy(
     for function in by_type(aws_plan, "aws_lambda_function"):
         assert after(function)["logging_config"][0]["log_format"] == "JSON"
     assert after(only(aws_plan, "aws_db_instance"))["monitoring_interval"] == 60
+
+
+def expanded(lines: list[list[Any]]) -> list[list[Any]]:
+    """A widget's metric lines with CloudWatch's "." shorthand (same as the line above)
+    resolved."""
+    resolved: list[list[Any]] = []
+    for line in lines:
+        previous = resolved[-1] if resolved else []
+        resolved.append(
+            [
+                previous[i] if item == "." and i < len(previous) else item
+                for i, item in enumerate(line)
+            ]
+        )
+    return resolved
+
+
+def test_aws_alarms_and_dashboard_watch_the_alias_and_the_handlers_own_counts(
+    aws_plan: dict[str, Any],
+) -> None:
+    function = after(only(aws_plan, "aws_lambda_function", REGISTRATION))["function_name"]
+    alias = after(only(aws_plan, "aws_lambda_alias", REGISTRATION))["name"]
+    assert alias == "live"
+    alarms = [after(a) for a in by_type(aws_plan, "aws_cloudwatch_metric_alarm")]
+    errors = [a for a in alarms if (a["namespace"], a["metric_name"]) == ("AWS/Lambda", "Errors")]
+    (alias_errors,) = [a for a in errors if "Resource" in a["dimensions"]]
+    assert alias_errors["dimensions"] == {"FunctionName": function, "Resource": f"{function}:live"}
+    assert (alias_errors["statistic"], alias_errors["period"]) == ("Sum", 60)
+    # The function-wide errors alarm stays (direct invocations of $LATEST or a version count).
+    assert [a for a in errors if a["dimensions"] == {"FunctionName": function}]
+    (failed,) = [a for a in alarms if a["namespace"] == "Registrations"]
+    assert failed["metric_name"] == "RecordsFailed"
+    assert failed["dimensions"] == {"service": function}  # POWERTOOLS_SERVICE_NAME = the name
+    assert (failed["statistic"], failed["period"], failed["threshold"]) == ("Sum", 60, 0)
+    assert failed["comparison_operator"] == "GreaterThanThreshold"
+
+    (dashboard,) = by_type(aws_plan, "aws_cloudwatch_dashboard")
+    widgets = json.loads(after(dashboard)["dashboard_body"])["widgets"]
+    lines = [line for w in widgets for line in expanded(w["properties"]["metrics"])]
+    for name in ("Invocations", "Errors", "Throttles"):
+        assert [
+            "AWS/Lambda",
+            name,
+            "FunctionName",
+            function,
+            "Resource",
+            f"{function}:live",
+        ] in lines
+    searches = [line[0]["expression"] for line in lines if isinstance(line[0], dict)]
+    assert len(searches) == 2 and all("ExecutedVersion" in e for e in searches)
+    assert all(f'Resource="{function}:live"' in e for e in searches)
+    handler = {line[1] for line in lines if line[:1] == ["Registrations"]}
+    assert {"RecordsReceived", "RecordsRejected", "RecordsFailed"} <= handler
+
+
+def test_the_handler_publishes_its_counts_without_a_cloudwatch_grant(
+    plan: dict[str, Any],
+) -> None:
+    """EMF goes through the function's log group (logs:PutLogEvents, which every function
+    has): a cloudwatch:PutMetricData grant would be one the code never uses."""
+    actions = {a for st in registration_statements(plan).values() for a in st["actions"]}
+    assert not [a for a in actions if a.startswith("cloudwatch:")]
+    assert "logs:PutLogEvents" in actions
+    # The environment's values are known after apply only (the round trip checks them): here,
+    # the function's POWERTOOLS_METRICS_NAMESPACE and the alarms' namespace are one local.
+    calls = plan["configuration"]["root_module"]["module_calls"]
+    environment = calls["registration"]["expressions"]["environment_variables"]["references"]
+    observability = calls["observability"]["expressions"]
+    for part in ("namespace", "service"):
+        assert f"local.handler_metrics.{part}" in environment
+        assert observability[f"handler_metrics_{part}"]["references"][0] == (
+            f"local.handler_metrics.{part}"
+        )
+    assert observability["function_alias_name"]["references"][0] == (
+        "module.registration.alias_name"
+    )
 
 
 def test_local_profile_only_drops_what_moto_cannot_do(local_plan: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from scripts.harness.lambda_local.aliases import Target
 from scripts.harness.lambda_local.config import FunctionConfig, MappingConfig
+from scripts.harness.lambda_local.emf import EmfMetrics
 from scripts.harness.lambda_local.metrics import LambdaMetrics
 
 LAMBDA_LONG_POLL_S = 20
@@ -82,6 +83,7 @@ class PollerContext:
     local_cap: int | None = None  # a laptop's bound on concurrent environments
     wait_s: int = LAMBDA_LONG_POLL_S
     metrics: LambdaMetrics | None = None
+    emf: EmfMetrics | None = None  # what CloudWatch Logs extracts from the function's lines
     rng: random.Random = field(default_factory=random.Random)
 
 

@@ -1,5 +1,6 @@
 """One poller's invokes, whatever the source type: a warm environment per version, Lambda's
-START/END/REPORT in that version's log stream, and the per-version metrics.
+START/END/REPORT in that version's log stream, the per-version metrics, and the metrics the
+function's own lines embed (EMF, extracted as CloudWatch Logs would: emf.py).
 
 A poller owns one `Invoker`; the invoker picks the version for each batch by the target's
 weights, starts that version's environment on first use (a cold start), replaces an environment
@@ -16,6 +17,7 @@ from typing import Any
 
 from scripts.harness.lambda_local import logs, runtime
 from scripts.harness.lambda_local.config import FunctionConfig
+from scripts.harness.lambda_local.emf import EmfMetrics
 from scripts.harness.lambda_local.event_source import (
     ExecutionEnvironment,
     Invocation,
@@ -49,7 +51,7 @@ class Invoker:
         started = datetime.now(UTC)
         warm = self._ensure_warm(function)
         invocation = warm.environment.invoke(event, request_id)
-        self._log(warm.stream, function, request_id, started, invocation)
+        self._log(warm.stream, function, request_id, started, invocation, emf=context.emf)
         if invocation.timed_out:
             self._discard(function.version)  # Lambda replaces an environment it had to stop
         if context.metrics is not None:
@@ -91,9 +93,12 @@ class Invoker:
         request_id: str,
         started: datetime,
         invocation: Invocation,
+        *,
+        emf: EmfMetrics | None,
     ) -> None:
         """INIT_START and the init's output (cold start), START, the function's lines with their
-        own times, END and REPORT (with Status on a failure), in the version's log format."""
+        own times, END and REPORT (with Status on a failure), in the version's log format; every
+        line also to `emf`, as CloudWatch Logs reads every line of the group."""
         for line, at in logs.invocation_events(
             invocation,
             request_id=request_id,
@@ -106,4 +111,6 @@ class Invoker:
             log_format=function.log_format,
         ):
             stream.add(line, at)
+            if emf is not None:
+                emf.observe(line)
         stream.flush()

@@ -5,7 +5,7 @@ FunctionName, Resource=<function>:<alias>, ExecutedVersion); the local runner pu
 to CloudWatch on the endpoint. The rule, applied at every look during the bake:
 
 1. any alarm of the stack in ALARM -> roll back (alarms see what metrics per version cannot:
-   DLQ depth, message age, database);
+   DLQ depth, message age, records failed, database);
 2. once the canary has at least `min_invocations`, roll back if its error ratio exceeds the
    stable version's by more than `margin` (absolute, default 5 points);
 3. otherwise keep baking; at the end of the bake, promote.
@@ -13,7 +13,8 @@ to CloudWatch on the endpoint. The rule, applied at every look during the bake:
 Errors are function errors: a batch whose records all failed ends in one (BatchProcessor raises),
 and so do crashes, timeouts and out-of-memory; records that fail one by one are reported as
 batch item failures, which Lambda does not publish as a metric, and are caught by the alarms
-(DLQ depth, message age) instead.
+instead: the handler's own `RecordsFailed` count (EMF, `service` = the function's name) within a
+minute, then DLQ depth and message age.
 """
 
 from __future__ import annotations

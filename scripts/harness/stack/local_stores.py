@@ -59,6 +59,7 @@ class ProvisionedStores:
             "DB_TLS": "off",
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "POWERTOOLS_SERVICE_NAME": "registration",
+            "POWERTOOLS_METRICS_NAMESPACE": "Registrations",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
 

@@ -174,6 +174,7 @@ def build_stack(
                 "DB_TLS": "off",
                 "AWS_ENDPOINT_URL": endpoint,
                 "POWERTOOLS_SERVICE_NAME": "registration",
+                "POWERTOOLS_METRICS_NAMESPACE": "Registrations",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             }
         },

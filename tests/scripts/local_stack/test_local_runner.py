@@ -19,15 +19,18 @@ import threading
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 from scripts import local_runner
 from scripts.harness.lambda_local import aliases, event_source, mappings, sqs_poller
 from scripts.harness.lambda_local.config import FunctionConfig
+from scripts.harness.lambda_local.emf import EmfMetrics
 from scripts.harness.lambda_local.metrics import LambdaMetrics
 from scripts.harness.lambda_local.scaling import Scaler
 from scripts.harness.stack import aws_session
@@ -41,9 +44,12 @@ Responder = Callable[[Mapping[str, Any]], Any]
 class ScriptedEnvironment:
     """An execution environment whose response is computed from the event by `respond`."""
 
-    def __init__(self, respond: Responder, error: str | None = None) -> None:
+    def __init__(
+        self, respond: Responder, error: str | None = None, extra_lines: Sequence[str] = ()
+    ) -> None:
         self.respond = respond
         self.error = error
+        self.extra_lines = list(extra_lines)  # printed after the "handled" line
         self.events: list[Mapping[str, Any]] = []
         self.closed = False
 
@@ -52,7 +58,10 @@ class ScriptedEnvironment:
         return event_source.Invocation(
             response=self.respond(event),
             error=self.error,
-            log_lines=[json.dumps({"level": "INFO", "message": "handled", "request": request_id})],
+            log_lines=[
+                json.dumps({"level": "INFO", "message": "handled", "request": request_id}),
+                *self.extra_lines,
+            ],
             duration_ms=12.3456,
             max_memory_used_mb=42,
             init_duration_ms=101.5 if len(self.events) == 1 else None,
@@ -112,6 +121,7 @@ def harness(
     error: str | None = None,
     plan: mappings.Plan | None = None,
     rng: random.Random | None = None,
+    extra_lines: Sequence[str] = (),
 ) -> Harness:
     """The stack's one mapping as discovered (or `plan`), with scripted environments per
     version."""
@@ -120,7 +130,7 @@ def harness(
     environments: dict[str, ScriptedEnvironment] = {}
 
     def new_environment(function: FunctionConfig) -> ScriptedEnvironment:
-        environments[function.version] = ScriptedEnvironment(respond, error)
+        environments[function.version] = ScriptedEnvironment(respond, error, extra_lines)
         return environments[function.version]
 
     context = event_source.PollerContext(
@@ -132,6 +142,7 @@ def harness(
         stop=threading.Event(),
         wait_s=1,
         metrics=LambdaMetrics(),
+        emf=EmfMetrics(),
         rng=rng or random.Random(),
     )
     source = sqs_poller.SqsEventSource(context)
@@ -548,6 +559,44 @@ def test_writes_lambda_style_logs_to_the_environments_stream(
         f"REPORT RequestId: {request_id}\tDuration: 12.35 ms\tBilled Duration: 114 ms\t"
         "Memory Size: 256 MB\tMax Memory Used: 42 MB\tInit Duration: 101.50 ms\t"
     )
+
+
+def test_metrics_the_function_prints_as_emf_reach_cloudwatch(
+    session: aws_session.SessionLike, stack: StackOutputs
+) -> None:
+    """What CloudWatch Logs does on AWS: the handler's EMF line (Powertools' own serializer)
+    stays in the log stream and becomes metrics on the runner's next flush."""
+    metrics = Metrics(namespace="Registrations", service="registration")
+    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=2)
+    emf_line = json.dumps(metrics.serialize_metric_set(), separators=(",", ":"))
+    metrics.clear_metrics()
+    h = harness(session, extra_lines=[emf_line, "not json", '{"_aws": "broken"}'])
+    send(session, stack.queue_url, "a")
+    h.poller.process(h.gather())
+    send(session, stack.queue_url, "b")
+    h.poller.process(h.gather())
+    assert h.context.emf is not None
+    cloudwatch = session.client("cloudwatch")
+    assert h.context.emf.flush(cloudwatch) == 1  # two lines, one aggregated datum
+    (datapoint,) = cloudwatch.get_metric_statistics(
+        Namespace="Registrations",
+        MetricName="RecordsFailed",
+        Dimensions=[{"Name": "service", "Value": "registration"}],
+        StartTime=time.time() - 3600,
+        EndTime=time.time() + 60,
+        Period=3600,
+        Statistics=["Sum", "SampleCount"],
+    )["Datapoints"]
+    assert (datapoint["Sum"], datapoint["SampleCount"]) == (4.0, 2.0)
+    logs = session.client("logs")
+    (stream,) = logs.describe_log_streams(logGroupName=stack.log_group_name)["logStreams"]
+    messages = [
+        e["message"]
+        for e in logs.get_log_events(
+            logGroupName=stack.log_group_name, logStreamName=stream["logStreamName"]
+        )["events"]
+    ]
+    assert messages.count(emf_line) == 2  # the line itself is a log line too
 
 
 def test_logs_go_to_the_stream_the_environment_names(

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -137,6 +138,24 @@ class Load:
             self.stop.wait(1.0)
 
 
+OUTCOMES = ("Stored", "Stale", "Rejected", "Failed")
+
+
+def handler_count(session: aws_session.SessionLike, outcome: str) -> float:
+    """Sum of the handler's `Records<outcome>` over the last hour, as CloudWatch has it."""
+    now = time.time()
+    datapoints = session.client("cloudwatch").get_metric_statistics(
+        Namespace="Registrations",
+        MetricName=f"Records{outcome}",
+        Dimensions=[{"Name": "service", "Value": "registration"}],
+        StartTime=now - 3600,
+        EndTime=now + 60,
+        Period=3600,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return sum(d["Sum"] for d in datapoints)
+
+
 def run_release(endpoint: str, outputs_file: Path, zip_path: Path) -> int:
     return release.run([
         "--endpoint-url", endpoint, "--outputs", str(outputs_file), "start",
@@ -177,6 +196,22 @@ def test_a_good_release_under_load_is_promoted_and_loses_nothing(
     assert "now routes {'1': 0.5, '2': 0.5}" in runner.read_text()
     assert "it ran no batch during the bake" not in out
     settle_and_verify(session, stack, outputs_file, load)
+    # The handler's own counts came the way they come on AWS: an EMF line in the function's
+    # output (the real zip, in the real runtime), extracted by the runner (emf.py).
+    counts: dict[str, float] = {}
+
+    def every_record_counted() -> bool:
+        """Every record sent was received at least once, and each received one has an outcome
+        (both read between two flushes of the runner)."""
+        counts.update((name, handler_count(session, name)) for name in (*OUTCOMES, "Received"))
+        outcomes = sum(counts[name] for name in OUTCOMES)
+        return counts["Received"] >= 30 * len(load.runs) and outcomes == counts["Received"]
+
+    try:
+        processes.wait_until(every_record_counted, timeout_s=30, what="the handler's EMF counts")
+    except processes.ServerError as err:
+        pytest.fail(f"{err}: {counts} for {len(load.runs)} runs of 30")
+    assert counts["Stored"] > 0, counts
 
 
 def test_a_broken_release_is_rolled_back_and_the_old_version_stores_its_records(
