@@ -1,4 +1,4 @@
-"""`python -m moto.server`, with six fixes to moto 5.2.5 that the local stack depends on.
+"""`python -m moto.server`, with seven fixes to moto 5.2.5 that the local stack depends on.
 
 Run by file path (see moto_server.py), so it imports nothing from this repository.
 
@@ -22,6 +22,9 @@ Run by file path (see moto_server.py), so it imports nothing from this repositor
    that `add_message` appends under, so a message sent during a delete vanished (4 of 10,000
    in `make chaos`); concurrent receives could also hand out one message twice. Deletes and
    receives now hold the queue's lock (a long poll releases it while it waits).
+7. Delete markers. Deleting a key's versions one by one (what `force_destroy` does to a
+   versioned bucket) calls `dispose()` on every version, and a delete marker has none: HTTP 500,
+   retried by the provider until `terraform destroy` gives up. A marker holds no data.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 import xmltodict
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.core import utils as moto_utils
+from moto.s3.models import FakeDeleteMarker
 from moto.s3.responses import S3Response
 from moto.server import main
 from moto.sqs import models as sqs_models
@@ -168,6 +172,7 @@ LambdaBackend.create_event_source_mapping = _create_event_source_mapping  # type
 LambdaBackend.update_event_source_mapping = _update_event_source_mapping  # type: ignore[method-assign]
 S3Response._bucket_response_put = _create_bucket_with_tags  # type: ignore[method-assign]
 Queue.delete_message = _delete_message_locked  # type: ignore[method-assign]
+FakeDeleteMarker.dispose = lambda self, garbage=False: None  # type: ignore[attr-defined]
 SQSBackend.receive_message = _receive_message_locked  # type: ignore[method-assign]
 
 if __name__ == "__main__":

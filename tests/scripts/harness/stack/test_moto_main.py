@@ -157,3 +157,26 @@ def test_no_message_is_lost_while_others_are_deleted(moto_server: MotoServer) ->
 
     assert len(received) == len(set(received)), "a message was handed out twice"
     assert len(received) == 7000, f"{7000 - len(received)} message(s) lost"
+
+
+def test_every_version_of_a_deleted_key_can_be_deleted(moto_server: MotoServer) -> None:
+    """What `terraform destroy` does to a versioned bucket with a deleted object: it suspends
+    versioning (aws_s3_bucket_versioning goes first), then force_destroy deletes every version."""
+    s3 = client(moto_server, "s3")
+    bucket = f"versioned-{secrets.token_hex(4)}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="imports/a.csv.part", Body=b"x")
+    s3.delete_object(Bucket=bucket, Key="imports/a.csv.part")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+
+    listing = s3.list_object_versions(Bucket=bucket)
+    versions = [
+        {"Key": item["Key"], "VersionId": item["VersionId"]}
+        for item in listing.get("Versions", []) + listing.get("DeleteMarkers", [])
+    ]
+    assert len(versions) == 2
+    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": versions})
+
+    assert result.get("Errors", []) == []
+    s3.delete_bucket(Bucket=bucket)
