@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-MAX_DATUMS_PER_CALL = 1000  # PutMetricData
+from scripts.harness.lambda_local.metrics import put_metric_data
+
 MAX_DIMENSIONS = 30  # per dimension set (EMF and PutMetricData)
 MAX_VALUES = 100  # per metric and document (EMF)
 MAX_MAGNITUDE = 2.0**360  # PutMetricData's value range
@@ -207,10 +208,7 @@ class EmfMetrics:
         for key, aggregate in pending.items():
             by_namespace[key.namespace].append(_datum(key, aggregate))
         for namespace, datums in by_namespace.items():
-            for start in range(0, len(datums), MAX_DATUMS_PER_CALL):
-                cloudwatch.put_metric_data(
-                    Namespace=namespace, MetricData=datums[start : start + MAX_DATUMS_PER_CALL]
-                )
+            put_metric_data(cloudwatch, namespace, datums)
         return sum(len(datums) for datums in by_namespace.values())
 
 

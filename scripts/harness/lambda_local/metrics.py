@@ -49,11 +49,16 @@ class LambdaMetrics:
         with self._lock:
             pending, self._pending = self._pending, defaultdict(_Aggregate)
         datums = [datum for dims, agg in pending.items() for datum in _datums(dims, agg)]
-        for start in range(0, len(datums), MAX_DATUMS_PER_CALL):
-            cloudwatch.put_metric_data(
-                Namespace=NAMESPACE, MetricData=datums[start : start + MAX_DATUMS_PER_CALL]
-            )
+        put_metric_data(cloudwatch, NAMESPACE, datums)
         return len(datums)
+
+
+def put_metric_data(cloudwatch: Any, namespace: str, datums: list[dict[str, Any]]) -> None:
+    """PutMetricData in as few calls as its per-call limit allows."""
+    for start in range(0, len(datums), MAX_DATUMS_PER_CALL):
+        cloudwatch.put_metric_data(
+            Namespace=namespace, MetricData=datums[start : start + MAX_DATUMS_PER_CALL]
+        )
 
 
 def dimension_sets(function: str, resource: str, version: str) -> list[Dimensions]:
